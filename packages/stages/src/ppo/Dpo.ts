@@ -1,4 +1,6 @@
 import * as tf from "@tensorflow/tfjs-core"
+// Registers the gradient functions (the tfjs-core Node bundle has none).
+import "@tensorflow/tfjs"
 
 /** Summed sequence log-probs [B] of chosen (y_w) and rejected (y_l) responses. */
 export interface DpoInput<T> {

@@ -1,4 +1,7 @@
 import * as tf from "@tensorflow/tfjs-core"
+// The Node bundle of tfjs-core registers no gradient functions; the union package
+// registers them all (into tfjs's global registry), so these losses can be differentiated.
+import "@tensorflow/tfjs"
 import { assertSameShape, type Rows } from "./Rows.ts"
 
 /**

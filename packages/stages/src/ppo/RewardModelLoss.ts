@@ -1,4 +1,6 @@
 import * as tf from "@tensorflow/tfjs-core"
+// Registers the gradient functions (the tfjs-core Node bundle has none).
+import "@tensorflow/tfjs"
 import { logSigmoid } from "./Dpo.ts"
 
 /** Reward-model scores [B] of the chosen and rejected response of each pair. */
