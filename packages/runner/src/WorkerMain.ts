@@ -1,0 +1,44 @@
+/**
+ * Entry of a worker process: runs nodes sent by its runner, one at a time, until the runner
+ * goes away (the IPC channel closes when the runner exits or is killed, and the worker exits too).
+ */
+import { Pipeline } from "@rlhf/core"
+import { Cause, Effect, Exit } from "effect"
+import { executeStage } from "./ExecuteStage.ts"
+import { loadPipeline } from "./LoadPipeline.ts"
+import { Store } from "./Store.ts"
+import type { RunMessage, WorkerMessage } from "./WorkerProtocol.ts"
+
+const send = (m: WorkerMessage) => process.send?.(m)
+const resolved = new Map<string, Pipeline.Resolved>()
+
+const resolve = async (file: string, sets: ReadonlyArray<string>) => {
+  const cacheKey = JSON.stringify([file, sets])
+  const hit = resolved.get(cacheKey)
+  if (hit !== undefined) return hit
+  const r = Pipeline.resolveSync(await loadPipeline(file), sets)
+  resolved.set(cacheKey, r)
+  return r
+}
+
+const run = async (m: RunMessage) => {
+  try {
+    const pipeline = await resolve(m.pipeline, m.sets)
+    const node = pipeline.byId.get(m.request.node)
+    if (node === undefined) throw new Error(`node '${m.request.node}' is not in ${m.pipeline}`)
+    const exit = await Effect.runPromiseExit(executeStage(node, m.request, new Store(m.storeDir), {
+      progress: (update) => send({ type: "progress", id: m.id, update }),
+      log: (line) => send({ type: "log", id: m.id, line })
+    }))
+    if (Exit.isSuccess(exit)) send({ type: "done", id: m.id, result: exit.value })
+    else send({ type: "failed", id: m.id, message: String((Cause.squash(exit.cause) as Error).message ?? Cause.pretty(exit.cause)) })
+  } catch (e) {
+    send({ type: "failed", id: m.id, message: (e as Error).stack ?? String(e) })
+  }
+}
+
+process.on("disconnect", () => process.exit(0))
+process.on("message", (m: RunMessage) => {
+  if (m.type === "run") void run(m)
+})
+send({ type: "ready" })
