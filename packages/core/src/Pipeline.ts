@@ -39,7 +39,13 @@ export interface Node<O extends Ports> {
 
 /** What `add` takes besides the stage: wired inputs (required when the stage has any) and params. */
 export type AddOptions<I extends Ports, P extends Schema.Top> =
-  & { readonly params?: Partial<P["Encoded"]> }
+  & {
+    readonly params?: Partial<P["Encoded"]>
+    /** Overrides the stage's declared time limit of one attempt, in milliseconds. */
+    readonly timeoutMs?: number
+    /** Overrides the stage's declared number of retries. */
+    readonly retries?: number
+  }
   & ([keyof I] extends [never] ? { readonly inputs?: Record<string, never> }
     : { readonly inputs: { readonly [K in keyof I]: OutputRef<I[K]> } })
 
@@ -79,6 +85,8 @@ export interface ResolvedNode {
   readonly stage: AnyStage
   readonly params: unknown
   readonly inputs: Readonly<Record<string, { readonly node: string; readonly output: string }>>
+  readonly timeoutMs: number | undefined
+  readonly retries: number
 }
 
 /** A resolved, checked pipeline: nodes in topological order. */
@@ -94,6 +102,8 @@ interface Draft {
   readonly stage: AnyStage
   readonly params: Record<string, unknown>
   readonly inputs: Record<string, OutputRef<RowSchema>>
+  readonly timeoutMs: number | undefined
+  readonly retries: number | undefined
 }
 
 /** Parses `node.param=value` overrides; values are JSON where they parse, strings otherwise. */
@@ -151,8 +161,8 @@ const makeBuilder = (prefix: string, drafts: Map<string, Draft>, sets: Map<strin
       if (drafts.has(full)) {
         throw new GraphError({ kind: "duplicate-id", node: full, detail: `the id is already used by a node of stage '${drafts.get(full)!.stage.name}'; give each node its own id` })
       }
-      const opts = (options[0] ?? {}) as { params?: Record<string, unknown>; inputs?: Record<string, OutputRef<RowSchema>> }
-      drafts.set(full, { id: full, stage, params: opts.params ?? {}, inputs: opts.inputs ?? {} })
+      const opts = (options[0] ?? {}) as { params?: Record<string, unknown>; inputs?: Record<string, OutputRef<RowSchema>>; timeoutMs?: number; retries?: number }
+      drafts.set(full, { id: full, stage, params: opts.params ?? {}, inputs: opts.inputs ?? {}, timeoutMs: opts.timeoutMs, retries: opts.retries })
       const out = Object.fromEntries(Object.entries(stage.outputs as Ports).map(([name, schema]) => [name, { node: full, output: name, schema }]))
       return { id: full, out } as never
     },
@@ -184,6 +194,9 @@ const makeBuilder = (prefix: string, drafts: Map<string, Draft>, sets: Map<strin
   return builder
 }
 
+const describeField = (f: { readonly name: string; readonly type: unknown; readonly nullable: boolean }) =>
+  `${f.name}: ${f.nullable ? "nullable " : ""}${String(f.type)}`
+
 const checkInputs = (draft: Draft, drafts: Map<string, Draft>) => {
   const declared = draft.stage.inputs as Ports
   for (const name of Object.keys(draft.inputs)) {
@@ -205,11 +218,14 @@ const checkInputs = (draft: Draft, drafts: Map<string, Draft>) => {
     if (fromSchema === undefined) {
       throw new GraphError({ kind: "unknown-output", node: draft.id, detail: `input '${name}' reads output '${ref.output}' of '${ref.node}', but stage '${from.stage.name}' outputs only: ${Object.keys(from.stage.outputs).join(", ")}` })
     }
-    const want = ArrowSchema.toArrowSchema(schema).fields.map(String)
-    const have = new Set(ArrowSchema.toArrowSchema(fromSchema).fields.map(String))
-    const missing = want.filter((f) => !have.has(f))
+    const have = ArrowSchema.toArrowSchema(fromSchema).fields
+    // An input that admits null may read a non-null column, never the reverse.
+    const missing = ArrowSchema.toArrowSchema(schema).fields.filter((w) => {
+      const h = have.find((f) => f.name === w.name)
+      return h === undefined || String(h.type) !== String(w.type) || (h.nullable && !w.nullable)
+    })
     if (missing.length > 0) {
-      throw new GraphError({ kind: "schema-mismatch", node: draft.id, detail: `input '${name}' needs columns ${missing.join(", ")} that output '${ref.node}.${ref.output}' does not have (it has ${[...have].join(", ")})` })
+      throw new GraphError({ kind: "schema-mismatch", node: draft.id, detail: `input '${name}' needs columns ${missing.map(describeField).join(", ")} that output '${ref.node}.${ref.output}' does not have (it has ${have.map(describeField).join(", ")})` })
     }
   }
 }
@@ -224,7 +240,9 @@ const topoOrder = (drafts: Map<string, Draft>): Draft[] => {
     }
   })
   if (!Graph.isAcyclic(graph)) {
-    const cycle = Graph.stronglyConnectedComponents(graph).find((c) => c.length > 1) ?? []
+    // A node wired to its own output is a cycle of one, which has no component of two or more.
+    const selfLoop = list.findIndex((d) => Object.values(d.inputs).some((r) => r.node === d.id))
+    const cycle = Graph.stronglyConnectedComponents(graph).find((c) => c.length > 1) ?? (selfLoop >= 0 ? [selfLoop] : [])
     const ids = cycle.map((i) => list[i]!.id)
     throw new GraphError({ kind: "cycle", node: ids[0] ?? "?", detail: `these nodes depend on each other in a cycle: ${ids.join(" → ")}; break one of the wires` })
   }
@@ -249,7 +267,9 @@ export const resolveSync = (pipeline: Pipeline, setArgs: ReadonlyArray<string> =
     id: d.id,
     stage: d.stage,
     params: decodeParams(d.id, d.stage, d.params, sets),
-    inputs: Object.fromEntries(Object.entries(d.inputs).map(([k, r]) => [k, { node: r.node, output: r.output }]))
+    inputs: Object.fromEntries(Object.entries(d.inputs).map(([k, r]) => [k, { node: r.node, output: r.output }])),
+    timeoutMs: d.timeoutMs ?? d.stage.timeoutMs,
+    retries: d.retries ?? d.stage.retries ?? 0
   }))
   return { name: pipeline.name, module: pipeline.module, nodes, byId: new Map(nodes.map((n) => [n.id, n])) }
 }

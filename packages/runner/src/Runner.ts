@@ -191,7 +191,7 @@ const execute = (ctx: NodeContext, node: Pipeline.ResolvedNode, inputs: Record<s
     progress: (u: Parameters<typeof options.reporter.progress>[1]) => options.reporter.progress(node.id, u),
     log: (line: string) => options.reporter.log(node.id, line)
   }
-  const timeoutMs = node.stage.timeoutMs
+  const timeoutMs = node.timeoutMs
   const once: Effect.Effect<ExecuteResult, Error> = node.stage.isolate === true
     ? ctx.workers.run({ pipeline: options.pipelineFile, sets: options.sets, storeDir: options.store.dir, request }, {
       device, timeoutMs, onProgress: hooks.progress, onLog: hooks.log
@@ -202,5 +202,5 @@ const execute = (ctx: NodeContext, node: Pipeline.ResolvedNode, inputs: Record<s
         orElse: () => Effect.fail(new Error(`stage '${node.stage.name}' (node '${node.id}') timed out after ${timeoutMs} ms`))
       })
     )
-  return once.pipe(Effect.retry(Schedule.recurs(node.stage.retries ?? 0)))
+  return once.pipe(Effect.retry(Schedule.recurs(node.retries)))
 }
