@@ -7,7 +7,7 @@ import { readSharedText } from "./data.ts"
 
 const shakespeare = readSharedText("pretrain/tinyshakespeare.txt")
 const zh = "床前明月光，疑是地上霜。举头望明月，低头思故乡。春眠不觉晓，处处闻啼鸟。"
-const trainText = shakespeare.slice(0, 200_000) + zh.repeat(20)
+const trainText = shakespeare.slice(0, 200_000) + zh.repeat(500)
 const tok = trainBpe([trainText], { vocabSize: 400 })
 
 describe("byte-level BPE", () => {
