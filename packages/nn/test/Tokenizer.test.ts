@@ -8,7 +8,7 @@ import { readSharedText } from "./data.ts"
 const shakespeare = readSharedText("pretrain/tinyshakespeare.txt")
 const zh = "床前明月光，疑是地上霜。举头望明月，低头思故乡。春眠不觉晓，处处闻啼鸟。"
 const trainText = shakespeare.slice(0, 200_000) + zh.repeat(500)
-const tok = trainBpe([trainText], { vocabSize: 400 })
+const tok = trainBpe([trainText], { vocabSize: 512 })
 
 describe("byte-level BPE", () => {
   it("round-trips arbitrary Unicode (incl. astral and Chinese) with a trained tokenizer", () => {
@@ -39,7 +39,7 @@ describe("byte-level BPE", () => {
   })
 
   it("learns merges that compress the training text", () => {
-    expect(tok.vocabSize).toBe(400)
+    expect(tok.vocabSize).toBe(512)
     const sample = shakespeare.slice(300_000, 320_000)
     const bytes = new TextEncoder().encode(sample).length
     expect(bytes / tok.encode(sample).length).toBeGreaterThan(1.5) // held-out text; bytes alone give 1.0
