@@ -29,7 +29,7 @@ export const Float32 = tagged(Schema.Number, "float32")
 /** 64-bit float column. */
 export const Float64 = tagged(Schema.Number, "float64")
 /** 32-bit signed integer column. */
-export const Int32 = tagged(Schema.Int, "int32")
+export const Int32 = tagged(Schema.Number.check(Schema.isInt32()), "int32")
 /** 64-bit signed integer column, read back as a JS number (safe integers only). */
 export const Int64 = tagged(Schema.Int, "int64")
 /** UTF-8 string column. */

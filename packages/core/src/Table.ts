@@ -67,8 +67,12 @@ const firstInvalidRow = (rowSchema: Schema.Top, rows: ReadonlyArray<unknown>, na
     const result = Schema.decodeUnknownResult(rowSchema as Schema.Codec<unknown>)(rows[i])
     const issue = result._tag === "Failure" ? String(result.failure.message) : "invalid row"
     const column = /at \["([^"]+)"\]/.exec(issue)?.[1] ?? "<row>"
-    const actual = JSON.stringify((rows[i] as Record<string, unknown> | null)?.[column] ?? rows[i]) ?? "undefined"
-    return new TableDecodeError({ table: name, column, row: i, expected: (issue.split("\n")[0] ?? "a valid row").replace(/^Expected /, "").replace(/, got .*$/, ""), actual })
+    const first = issue.split("\n")[0] ?? "a valid row"
+    // Report the column's own value (null included), not the whole row; a missing key has no value to show.
+    if (first === "Missing key") return new TableDecodeError({ table: name, column, row: i, expected: "a value", actual: "a missing key" })
+    const value = column === "<row>" ? rows[i] : (rows[i] as Record<string, unknown>)[column]
+    const actual = JSON.stringify(value) ?? String(value)
+    return new TableDecodeError({ table: name, column, row: i, expected: first.replace(/^Expected /, "").replace(/, got .*$/, ""), actual })
   }
   return undefined
 }
@@ -110,23 +114,41 @@ const singleChunk = (vector: Arrow.Vector): Arrow.Data => {
   return Arrow.vectorFromArray(vector.toArray() as never, vector.type).data[0]!
 }
 
-const fromArrowValue = (value: unknown, type: Arrow.DataType): unknown => {
+// The schema node a stored value is read against: through NullOr/optional unions and recursion.
+const valueNode = (ast: SchemaAST.AST | undefined): SchemaAST.AST | undefined => {
+  if (ast?._tag === "Suspend") return valueNode(ast.thunk())
+  if (ast?._tag === "Union") {
+    const nonNull = ast.types.filter((t) => t._tag !== "Null" && t._tag !== "Undefined")
+    return nonNull.length === 1 ? valueNode(nonNull[0]) : ast
+  }
+  return ast
+}
+
+// `ast` (the column's schema, when known) says which nested struct keys are optional: those read back absent, not null.
+const fromArrowValue = (value: unknown, type: Arrow.DataType, ast?: SchemaAST.AST): unknown => {
   if (value === null || value === undefined) return null
   if (Arrow.DataType.isInt(type) && type.bitWidth === 64) return Number(value as bigint)
+  const node = valueNode(ast)
   if (Arrow.DataType.isList(type) || Arrow.DataType.isFixedSizeList(type)) {
     const child = type.children[0]!.type
     const vec = value as Arrow.Vector
     if (Arrow.DataType.isFloat(child) || (Arrow.DataType.isInt(child) && child.bitWidth !== 64)) {
       if (vec.nullCount === 0) return Array.from(vec.toArray() as ArrayLike<number>)
     }
+    const item = node?._tag === "Arrays" ? node.rest[0] : undefined
     const out: unknown[] = []
-    for (let i = 0; i < vec.length; i++) out.push(fromArrowValue(vec.get(i), child))
+    for (let i = 0; i < vec.length; i++) out.push(fromArrowValue(vec.get(i), child, item))
     return out
   }
   if (Arrow.DataType.isStruct(type)) {
     const row = value as Record<string, unknown>
+    const props = node?._tag === "Objects" ? node.propertySignatures : []
     const out: Record<string, unknown> = {}
-    for (const f of type.children) out[f.name] = fromArrowValue(row[f.name], f.type)
+    for (const f of type.children) {
+      const prop = props.find((p) => String(p.name) === f.name)?.type
+      const v = fromArrowValue(row[f.name], f.type, prop)
+      if (!(v === null && prop?.context?.isOptional === true)) out[f.name] = v
+    }
     return out
   }
   return value
@@ -143,8 +165,9 @@ export const columnValues = <S extends RowSchema, K extends keyof Row<S> & strin
   if ((Arrow.DataType.isFloat(type) || (Arrow.DataType.isInt(type) && type.bitWidth !== 64)) && vector.nullCount === 0) {
     return Array.from(vector.toArray() as ArrayLike<number>) as Array<Row<S>[K]>
   }
+  const ast = table.rowSchema.ast.propertySignatures.find((p) => String(p.name) === name)?.type
   const out: unknown[] = new Array(vector.length)
-  for (let i = 0; i < vector.length; i++) out[i] = fromArrowValue(vector.get(i), type)
+  for (let i = 0; i < vector.length; i++) out[i] = fromArrowValue(vector.get(i), type, ast)
   return out as Array<Row<S>[K]>
 }
 
