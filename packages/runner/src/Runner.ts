@@ -114,7 +114,7 @@ export const run = (options: RunOptions) =>
       Effect.ensuring(Effect.sync(() => workers.shutdown()))
     )
     const stages = resolved.nodes.map((n) => outcomes.get(n.id)!)
-    return { runId: options.runId, stages, ok: stages.every((s) => s.status === "cached" || s.status === "ran") } satisfies RunSummary
+    return { runId: options.runId, stages, ok: stages.every((s) => s.status === "cached" || s.status === "ran" || s.reason?.startsWith("not selected") === true) } satisfies RunSummary
   })
 
 interface NodeContext {
