@@ -7,6 +7,6 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 600_000,
     pool: "forks",
-    typecheck: { enabled: true, include: ["packages/*/test/**/*.test-d.ts", "test/**/*.test-d.ts"] }
+    typecheck: { enabled: true, tsconfig: "./tsconfig.typecheck.json", include: ["packages/*/test/**/*.test-d.ts", "test/**/*.test-d.ts"] }
   }
 })

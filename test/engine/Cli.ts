@@ -7,7 +7,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 
 export const repoRoot = path.resolve(import.meta.dirname, "../..")
-const bin = path.join(repoRoot, "packages/runner/src/bin.ts")
+const bin = path.join(repoRoot, "packages/runner/bin/rlhf.mjs")
 
 /** A fresh copy of test/fixtures/engine under test/.tmp (so `@rlhf/*` resolves), with its own store. */
 export const scratch = (): string => {
@@ -32,13 +32,13 @@ const env = (dir: string, extra: Record<string, string>) => ({
 
 /** Runs `rlhf <args>` in `dir` and waits for it. */
 export const rlhf = (dir: string, args: ReadonlyArray<string>, extra: Record<string, string> = {}): CliResult => {
-  const r = spawnSync(process.execPath, ["--import", "tsx", bin, ...args], { cwd: dir, env: env(dir, extra), encoding: "utf8", timeout: 120_000 })
+  const r = spawnSync(process.execPath, [bin, ...args], { cwd: dir, env: env(dir, extra), encoding: "utf8", timeout: 120_000 })
   return { code: r.status, stdout: r.stdout, stderr: r.stderr }
 }
 
 /** Starts `rlhf <args>` in `dir` without waiting. */
 export const rlhfAsync = (dir: string, args: ReadonlyArray<string>, extra: Record<string, string> = {}): ChildProcess =>
-  spawn(process.execPath, ["--import", "tsx", bin, ...args], { cwd: dir, env: env(dir, extra), stdio: ["ignore", "pipe", "pipe"] })
+  spawn(process.execPath, [bin, ...args], { cwd: dir, env: env(dir, extra), stdio: ["ignore", "pipe", "pipe"] })
 
 /** Waits for a started CLI process to exit. */
 export const done = (child: ChildProcess): Promise<CliResult> =>

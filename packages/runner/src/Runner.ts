@@ -134,7 +134,8 @@ const computeNode = (ctx: NodeContext, node: Pipeline.ResolvedNode, inputs: Reco
     const policy = node.stage.cache ?? "default"
     const useCache = policy === "default" && !ctx.forced.has(node.id)
     const record = store.getNode(ctx.resolved.name, node.id)
-    const remember = () => store.putNode(ctx.resolved.name, node.id, { key, parts, at: new Date().toISOString() })
+    // Only a changed key is written: a cached rerun writes nothing.
+    const remember = () => record?.key === key ? undefined : store.putNode(ctx.resolved.name, node.id, { key, parts, at: new Date().toISOString() })
     const hit = useCache ? verified(store, key, reporter.warn) : undefined
     if (hit !== undefined) {
       remember()

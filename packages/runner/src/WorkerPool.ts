@@ -11,7 +11,8 @@ import type { ExecuteResult } from "./ExecuteStage.ts"
 import type { RunMessage, WorkerMessage } from "./WorkerProtocol.ts"
 
 const workerEntry = fileURLToPath(new URL("./WorkerMain.ts", import.meta.url))
-const tsxLoader = import.meta.resolve("tsx")
+// Workers load sources through tsx; the launcher says where tsx is (import.meta.resolve would point into its bundle).
+const tsxLoader = process.env["RLHF_TSX_LOADER"] ?? import.meta.resolve("tsx")
 
 interface Worker {
   readonly child: ChildProcess
