@@ -1,0 +1,10 @@
+/** Row schemas shared by the data stages and the model stages that read their tables. */
+export * from "./ChatTurnRow.ts"
+export * from "./PreferenceRow.ts"
+export * from "./DroppedPreferenceRow.ts"
+export * from "./SftRow.ts"
+export * from "./PromptRow.ts"
+export * from "./TextRow.ts"
+export * from "./RejectRow.ts"
+export * from "./MetricRow.ts"
+export * from "./TokenizerRow.ts"
