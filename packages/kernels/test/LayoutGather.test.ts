@@ -104,7 +104,7 @@ describe("gather, its gradient, one-hot", () => {
 
   it("unsortedSegmentSum (gather's gradient) matches cpu, dropping out-of-range ids", async () => {
     await expectNativePath(tf.UnsortedSegmentSum, async () => {
-      await expectParity(() => tf.unsortedSegmentSum(rand([64, 8], 1), int([64], 2, 20), 20), TOL_SEGMENT, "rows")
+      await expectParity(() => tf.unsortedSegmentSum(rand([64, 8], 1), int([64], 2, 20) as tf.Tensor1D, 20), TOL_SEGMENT, "rows")
       await expectParity(() => tf.unsortedSegmentSum(rand([10], 3), tf.tensor([0, 1, 2, 9, 9, 1, 0, 5, 5, 5], [10], "int32"), 6), TOL_SEGMENT, "vector")
     })
   })
