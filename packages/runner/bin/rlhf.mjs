@@ -63,7 +63,8 @@ const build = async () => {
     stdin: { contents: entry, resolveDir: process.cwd(), sourcefile: "rlhf-entry.ts", loader: "ts" },
     bundle: true, platform: "node", format: "esm", target: "node20", splitting: true, outdir: out,
     entryNames: "rlhf", outExtension: { ".js": ".mjs" }, metafile: true, logLevel: "error", minifyWhitespace: true, minifySyntax: true, legalComments: "none",
-    external: ["@node-rs/xxhash", "@tensorflow/*", "@rlhf/kernels", "esbuild"],
+    // Model code (TensorFlow.js, the native addon, @rlhf/nn) runs only in worker processes, under tsx.
+    external: ["@node-rs/xxhash", "@tensorflow/*", "@rlhf/kernels", "@rlhf/nn", "esbuild"],
     banner: { js: "import { createRequire as __rlhfCreateRequire } from 'node:module'; const require = __rlhfCreateRequire(import.meta.url);" },
     plugins: [identity]
   })
@@ -81,7 +82,8 @@ const build = async () => {
   fs.renameSync(`${inputsFile}.${process.pid}`, inputsFile)
 }
 
-if (process.env.RLHF_NO_BUNDLE === "1") {
+// `generate` loads TensorFlow.js, which stays outside the bundle: run it from the sources.
+if (process.env.RLHF_NO_BUNDLE === "1" || command === "generate") {
   await import(process.env.RLHF_TSX_LOADER) // what `node --import tsx` does
   const { main } = await import(pathToFileURL(cli).href)
   await main(process.argv)

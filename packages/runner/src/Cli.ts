@@ -8,6 +8,7 @@ import * as Arrow from "apache-arrow"
 import { Command, Option } from "commander"
 import { Effect, Exit, Fiber } from "effect"
 import * as CacheCommands from "./CacheCommands.ts"
+import * as GenerateCommand from "./GenerateCommand.ts"
 import * as GraphView from "./GraphView.ts"
 import { detectGpus, parseGpus } from "./Gpus.ts"
 import { loadPipeline } from "./LoadPipeline.ts"
@@ -122,6 +123,20 @@ export const program = () => {
     .addOption(new Option("--format <format>", "mermaid or dot").choices(["mermaid", "dot"]).default("mermaid"))
     .action(async (file: string, opts: { set: string[]; format: "mermaid" | "dot" }) => {
       process.stdout.write(`${GraphView.render(Pipeline.resolveSync(await loadPipeline(file), opts.set), opts.format)}\n`)
+    })
+  cli.command("generate <pipeline> <node>").description("sample from a model the pipeline produced")
+    .addOption(setOption()).addOption(storeOption()).addOption(seedOption())
+    .addOption(new Option("--prompt <text>", "a prompt (repeatable)").argParser(collect).default([]))
+    .option("--interactive", "chat on the terminal (/exit to leave)")
+    .option("--tokenizer <node>", "the node whose tokenizer output to use (default: the nearest upstream)")
+    .option("--max-new-tokens <n>", "tokens to sample", Number, 64)
+    .option("--temperature <t>", "sampling temperature", Number, 1)
+    .option("--top-k <k>", "keep the k most likely tokens", Number)
+    .option("--top-p <p>", "nucleus sampling", Number)
+    .option("--greedy", "always take the most likely token")
+    .action(async (file: string, node: string, opts: GenerateCommand.GenerateOptions & { store?: string }) => {
+      if (opts.prompt.length === 0 && opts.interactive !== true) fail("give --prompt \"…\" or --interactive")
+      await GenerateCommand.generate(await loadPipeline(file), new Store(storeDir(opts.store)), node, opts)
     })
   const cache = cli.command("cache").description("inspect and maintain the store")
   cache.command("ls").addOption(storeOption()).action((opts: { store?: string }) => {
