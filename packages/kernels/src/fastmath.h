@@ -5,10 +5,11 @@
 #include <cstring>
 #include <limits>
 
-// Hot loops are compiled twice: for Haswell-class CPUs (AVX2 + FMA) and a
-// baseline; the loader picks one at startup, so the addon never executes an
-// instruction the CPU lacks.
-#define HOT __attribute__((target_clones("arch=haswell", "default")))
+// Hot loops are compiled twice: for x86-64-v3 (AVX2 + FMA, Haswell / Zen and
+// later) and a baseline; the loader picks one by CPU features at startup, so
+// the addon never executes an instruction the CPU lacks. ("arch=haswell" would
+// dispatch on the CPU model and pick the baseline on AMD.)
+#define HOT __attribute__((target_clones("arch=x86-64-v3", "default")))
 // Helpers called from HOT loops must be inlined to get the clone's ISA.
 #define INL inline __attribute__((always_inline))
 

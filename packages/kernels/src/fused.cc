@@ -11,18 +11,34 @@ struct Moments {
   float rstd;
 };
 
-/** Two-pass mean / variance (as tf.moments computes it), double accumulation. */
-INL Moments moments(const float* x, int64_t n, float eps) {
-  double s = 0;
-  for (int64_t j = 0; j < n; j++) s += x[j];
-  const double mean = s / static_cast<double>(n);
-  double v = 0;
-  for (int64_t j = 0; j < n; j++) {
-    const double d = x[j] - mean;
-    v += d * d;
+/** Sum of x[0..n) in 8 float lanes (vectorisable), combined in double. */
+INL double laneSum(const float* x, int64_t n) {
+  float s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    for (int l = 0; l < 8; l++) s[l] += x[i + l];
   }
-  const double var = v / static_cast<double>(n);
-  return {static_cast<float>(mean), static_cast<float>(1.0 / std::sqrt(var + eps))};
+  double t = 0;
+  for (int l = 0; l < 8; l++) t += s[l];
+  for (; i < n; i++) t += x[i];
+  return t;
+}
+
+/** Two-pass mean / biased variance over a row (as tf.moments computes it). */
+INL Moments moments(const float* x, int64_t n, float eps) {
+  const float mean = static_cast<float>(laneSum(x, n) / static_cast<double>(n));
+  float s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    for (int l = 0; l < 8; l++) {
+      const float d = x[i + l] - mean;
+      s[l] += d * d;
+    }
+  }
+  double v = 0;
+  for (int l = 0; l < 8; l++) v += s[l];
+  for (; i < n; i++) v += static_cast<double>(x[i] - mean) * (x[i] - mean);
+  return {mean, static_cast<float>(1.0 / std::sqrt(v / static_cast<double>(n) + eps))};
 }
 
 HOT void layerNormRows(const float* x, const float* g, const float* b, float* y, int64_t rows, int64_t cols,
@@ -35,27 +51,51 @@ HOT void layerNormRows(const float* x, const float* g, const float* b, float* y,
   }
 }
 
+// dgamma / dbeta are summed in float over blocks of kBlock rows, then in double.
+constexpr int64_t kBlock = 32;
+
 HOT void layerNormGradRows(const float* dy, const float* x, const float* g, float* dx, double* dg, double* db,
-                           int64_t rows, int64_t cols, float eps) {
-  const double invN = 1.0 / static_cast<double>(cols);
-  for (int64_t r = 0; r < rows; r++) {
-    const float* xr = x + r * cols;
-    const float* dyr = dy + r * cols;
-    float* dxr = dx + r * cols;
-    const Moments m = moments(xr, cols, eps);
-    double s1 = 0, s2 = 0;
-    for (int64_t j = 0; j < cols; j++) {
-      const float xhat = (xr[j] - m.mean) * m.rstd;
-      const float gj = dyr[j] * g[j];
-      s1 += gj;
-      s2 += gj * xhat;
-      dg[j] += dyr[j] * xhat;
-      db[j] += dyr[j];
+                           float* dgBlock, float* dbBlock, float* xhat, int64_t rows, int64_t cols, float eps) {
+  const float invN = 1.0f / static_cast<float>(cols);
+  for (int64_t r0 = 0; r0 < rows; r0 += kBlock) {
+    const int64_t r1 = r0 + kBlock < rows ? r0 + kBlock : rows;
+    for (int64_t j = 0; j < cols; j++) dgBlock[j] = dbBlock[j] = 0.0f;
+    for (int64_t r = r0; r < r1; r++) {
+      const float* xr = x + r * cols;
+      const float* dyr = dy + r * cols;
+      float* dxr = dx + r * cols;
+      const Moments m = moments(xr, cols, eps);
+      float s1[8] = {0, 0, 0, 0, 0, 0, 0, 0}, s2[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+      int64_t j = 0;
+      for (; j + 8 <= cols; j += 8) {
+        for (int l = 0; l < 8; l++) {
+          const float h = (xr[j + l] - m.mean) * m.rstd;
+          const float gj = dyr[j + l] * g[j + l];
+          xhat[j + l] = h;
+          s1[l] += gj;
+          s2[l] += gj * h;
+        }
+      }
+      float a = 0, c = 0;
+      for (int l = 0; l < 8; l++) a += s1[l], c += s2[l];
+      for (; j < cols; j++) {
+        const float h = (xr[j] - m.mean) * m.rstd;
+        const float gj = dyr[j] * g[j];
+        xhat[j] = h;
+        a += gj;
+        c += gj * h;
+      }
+      a *= invN;
+      c *= invN;
+      for (int64_t k = 0; k < cols; k++) {
+        dxr[k] = m.rstd * (dyr[k] * g[k] - a - xhat[k] * c);
+        dgBlock[k] += dyr[k] * xhat[k];
+        dbBlock[k] += dyr[k];
+      }
     }
-    const float a = static_cast<float>(s1 * invN), c = static_cast<float>(s2 * invN);
-    for (int64_t j = 0; j < cols; j++) {
-      const float xhat = (xr[j] - m.mean) * m.rstd;
-      dxr[j] = m.rstd * (dyr[j] * g[j] - a - xhat * c);
+    for (int64_t k = 0; k < cols; k++) {
+      dg[k] += dgBlock[k];
+      db[k] += dbBlock[k];
     }
   }
 }
@@ -94,8 +134,9 @@ Napi::Value LayerNormGrad(const Napi::CallbackInfo& info) {
   float* dgOut = f32(info, 4, cols);
   float* dbOut = f32(info, 5, cols);
   std::vector<double> dg(cols, 0.0), db(cols, 0.0);
-  layerNormGradRows(f32(info, 0, n), f32(info, 1, n), f32(info, 2, cols), f32(info, 3, n), dg.data(), db.data(), rows,
-                    cols, eps);
+  std::vector<float> scratch(3 * cols);
+  layerNormGradRows(f32(info, 0, n), f32(info, 1, n), f32(info, 2, cols), f32(info, 3, n), dg.data(), db.data(),
+                    scratch.data(), scratch.data() + cols, scratch.data() + 2 * cols, rows, cols, eps);
   for (int64_t j = 0; j < cols; j++) {
     dgOut[j] = static_cast<float>(dg[j]);
     dbOut[j] = static_cast<float>(db[j]);

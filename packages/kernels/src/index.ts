@@ -5,6 +5,7 @@
  * replaced by an N-API addon on OpenBLAS, and output buffers recycled.
  */
 import * as tf from "@tensorflow/tfjs-core"
+import { totalmem } from "node:os"
 import "@tensorflow/tfjs-backend-cpu"
 import { loadAddon } from "./Addon.ts"
 import type { AddonStatus } from "./Addon.ts"
@@ -30,7 +31,7 @@ export const version = "0.1.0"
 
 /** Options of registerNativeBackend. */
 export interface NativeOptions {
-  /** Upper bound of recycled-buffer memory (default 256 MiB, or RLHF_KERNELS_POOL_MB). */
+  /** Upper bound of recycled-buffer memory (default RLHF_KERNELS_POOL_MB, else min(1 GiB, RAM / 8)). */
   readonly maxPoolBytes?: number
   /** Priority for tfjs' automatic backend choice (default 0: never picked over cpu unless set). */
   readonly priority?: number
@@ -67,9 +68,15 @@ const nativeConfigs = () => [
   ...fusedKernels()
 ]
 
+// A training step's intermediates are all released together at the end of its
+// tidy, so the pool must hold a whole step's working set (about 420 MiB for the
+// benchmark GPT at batch 16) or it thrashes; those bytes were live at the
+// step's peak anyway.
 const defaultPoolBytes = (): number => {
-  const mb = Number(process.env["RLHF_KERNELS_POOL_MB"] ?? "256")
-  return Number.isFinite(mb) && mb >= 0 ? mb * 1024 * 1024 : 256 * 1024 * 1024
+  const env = process.env["RLHF_KERNELS_POOL_MB"]
+  const mb = env === undefined ? NaN : Number(env)
+  if (Number.isFinite(mb) && mb >= 0) return mb * 1024 * 1024
+  return Math.min(1024 * 1024 * 1024, Math.floor(totalmem() / 8))
 }
 
 /**

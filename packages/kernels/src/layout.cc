@@ -250,6 +250,36 @@ Napi::Value Slice(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+/** Replicates `block` elements at dst into `times` consecutive copies (doubling memcpy). */
+template <class T>
+void replicate(T* dst, int64_t block, int64_t times) {
+  int64_t done = 1;
+  while (done < times) {
+    const int64_t n = done * 2 <= times ? done : times - done;
+    std::memcpy(dst + done * block, dst, sizeof(T) * block * n);
+    done += n;
+  }
+}
+
+/** Writes the tile of dims [d, rank) whose input starts at src into dst. */
+template <class T>
+void tileDim(const T* src, T* dst, const Dims& s, const Dims& reps, const int64_t* inSt, const int64_t* outSt, int d) {
+  const int r = s.rank;
+  if (d == r - 1) {
+    const int64_t n = s.d[d];
+    if (n == 1) {
+      for (int64_t k = 0; k < reps.d[d]; k++) dst[k] = src[0];
+    } else {
+      std::memcpy(dst, src, sizeof(T) * n);
+      replicate(dst, n, reps.d[d]);
+    }
+    return;
+  }
+  // The first s.d[d] rows of this dim, then copies of that block for the repetitions.
+  for (int64_t i = 0; i < s.d[d]; i++) tileDim(src + i * inSt[d], dst + i * outSt[d], s, reps, inSt, outSt, d + 1);
+  replicate(dst, s.d[d] * outSt[d], reps.d[d]);
+}
+
 // tile(x, shape, reps[], out)
 Napi::Value Tile(const Napi::CallbackInfo& info) {
   Dims s = dims(info, 1), reps = dims(info, 2);
@@ -260,33 +290,20 @@ Napi::Value Tile(const Napi::CallbackInfo& info) {
   const void* x = bytes(info, 0, s.size() * es, es);
   void* o = bytes(info, 3, os.size() * es, es);
   if (os.size() == 0) return info.Env().Undefined();
+  int64_t inSt[kMaxRank], outSt[kMaxRank];
+  int64_t a = 1, b = 1;
+  for (int i = s.rank - 1; i >= 0; i--) {
+    inSt[i] = a;
+    outSt[i] = b;
+    a *= s.d[i];
+    b *= os.d[i];
+  }
   bySize(info, es, [&](auto tag) {
     using T = decltype(tag);
     const T* src = static_cast<const T*>(x);
     T* dst = static_cast<T*>(o);
-    const int r = s.rank;
-    if (r == 0) {
-      dst[0] = src[0];
-      return;
-    }
-    int64_t ss[kMaxRank];
-    int64_t a = 1;
-    for (int i = r - 1; i >= 0; i--) {
-      ss[i] = a;
-      a *= s.d[i];
-    }
-    const int64_t n = s.d[r - 1], rows = os.size() / os.d[r - 1];
-    int64_t idx[kMaxRank] = {0};
-    for (int64_t it = 0; it < rows; it++) {
-      int64_t so = 0;
-      for (int i = 0; i < r - 1; i++) so += (idx[i] % s.d[i]) * ss[i];
-      T* orow = dst + it * os.d[r - 1];
-      for (int64_t k = 0; k < reps.d[r - 1]; k++) std::memcpy(orow + k * n, src + so, sizeof(T) * n);
-      for (int d = r - 2; d >= 0; d--) {
-        if (++idx[d] < os.d[d]) break;
-        idx[d] = 0;
-      }
-    }
+    if (s.rank == 0) dst[0] = src[0];
+    else tileDim(src, dst, s, reps, inSt, outSt, 0);
   });
   return info.Env().Undefined();
 }

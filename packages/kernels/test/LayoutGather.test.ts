@@ -84,6 +84,8 @@ describe("concat, stack, pad, slice, split, tile", () => {
     await expectNativePath(tf.Tile, async () => {
       await expectParity(() => tf.tile(rand([2, 3], 1), [3, 2]), 0, "2-d")
       await expectParity(() => tf.tile(int([2, 1, 3], 2), [1, 4, 2]), 0, "3-d")
+      await expectParity(() => tf.tile(rand([1, 1, 1, 1], 3), [2, 3, 4, 5]), 0, "scalar to 4-d")
+      await expectParity(() => tf.broadcastTo(tf.greater(rand([2, 1, 5, 5], 4), 0), [2, 3, 5, 5]), 0, "bool mask over heads")
     })
   })
 })
