@@ -132,7 +132,7 @@ const param = <R extends tf.Rank = tf.Rank>(m: Model, name: string): tf.Variable
 // x [B, T, Din] @ w [Din, Dout] + b -> [B, T, Dout]
 const linear = (x: tf.Tensor3D, w: tf.Tensor, b: tf.Tensor): tf.Tensor3D => {
   const [bs, t, din] = x.shape
-  const y = tf.add(tf.matMul(tf.reshape(x, [bs * t, din]), w as tf.Tensor2D), b) // [B*T, Dout]
+  const y = tf.add(ops.matMul(tf.reshape(x, [bs * t, din]), w), b) // [B*T, Dout]
   return tf.reshape(y, [bs, t, w.shape[1]!])
 }
 
@@ -209,7 +209,7 @@ export const forward = (model: Model, ids: tf.Tensor2D, options: ForwardOptions 
 export const lmLogits = (model: Model, hidden: tf.Tensor3D): tf.Tensor3D =>
   tf.tidy(() => {
     const [b, t, d] = hidden.shape
-    const logits = tf.matMul(tf.reshape(hidden, [b * t, d]), param<tf.Rank.R2>(model, "wte"), false, true) // [B*T, V]
+    const logits = ops.matMul(tf.reshape(hidden, [b * t, d]), tf.transpose(param(model, "wte"))) // [B*T, V]
     return tf.reshape(logits, [b, t, model.config.vocabSize])
   })
 
@@ -219,7 +219,7 @@ export const scalarHead = (model: Model, hidden: tf.Tensor3D): tf.Tensor2D =>
     if (model.head === "lm") throw new Error("Gpt.scalarHead: model has head 'lm' (no scalar head); use initFrom with head 'value' or 'reward'")
     const [b, t, d] = hidden.shape
     const w = tf.reshape(param(model, `${model.head}_head.w`), [d, 1])
-    const y = tf.add(tf.matMul(tf.reshape(hidden, [b * t, d]), w), param(model, `${model.head}_head.b`)) // [B*T, 1]
+    const y = tf.add(ops.matMul(tf.reshape(hidden, [b * t, d]), w), param(model, `${model.head}_head.b`)) // [B*T, 1]
     return tf.reshape(y, [b, t])
   })
 

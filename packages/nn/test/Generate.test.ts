@@ -4,7 +4,6 @@ import * as Generate from "../src/Generate.ts"
 import * as Gpt from "../src/Gpt.ts"
 import * as LogProbs from "../src/LogProbs.ts"
 import * as Prng from "../src/Prng.ts"
-import * as Tokenizer from "../src/Tokenizer.ts"
 import { availableBackends, maxAbsDiff, useBackend } from "./backends.ts"
 
 const config: Gpt.Config = { vocabSize: 32, dModel: 16, nLayers: 2, nHeads: 2, contextLength: 24 }
