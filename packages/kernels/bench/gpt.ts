@@ -3,6 +3,7 @@
 // per-kernel time profile of the training step.
 // Run: node --import tsx bench/gpt.ts [steps] [--profile] [--threads=N] [--backend=cpu]
 import * as tf from "@tensorflow/tfjs-core"
+import { cpus, loadavg } from "node:os"
 import { PerformanceObserver } from "node:perf_hooks"
 import * as AdamW from "../../nn/src/AdamW.ts"
 import * as Generate from "../../nn/src/Generate.ts"
@@ -40,6 +41,16 @@ const instrument = (backendName: string): Map<string, { calls: number; ms: numbe
   return totals
 }
 
+const printProfile = (totals: Map<string, { calls: number; ms: number }>, n: number, sec: number, unit: string): void => {
+  const all = [...totals.values()].reduce((s, v) => s + v.ms, 0)
+  console.log(`kernel time ${(all / n).toFixed(1)} ms/${unit} of ${((sec / n) * 1000).toFixed(1)}`)
+  for (const [name, v] of [...totals].filter(([, v]) => v.calls > 0).sort((a, b) => b[1].ms - a[1].ms).slice(0, 25)) {
+    const c = pathCounts().get(name)
+    const path = c === undefined ? "cpu" : c.fallback > 0 ? `native ${c.native} / fallback ${c.fallback}` : "native"
+    console.log(`${name.padEnd(28)} ${(v.calls / n).toFixed(1).padStart(6)} calls ${(v.ms / n).toFixed(2).padStart(8)} ms ${((100 * v.ms) / all).toFixed(1).padStart(5)}%  ${path}`)
+  }
+}
+
 const rng = (seed: number) => () => ((seed = (Math.imul(seed ^ (seed >>> 15), 0x2c1b3c6d) + 0x9e3779b9) >>> 0) / 4294967296)
 
 const main = async (): Promise<void> => {
@@ -70,30 +81,30 @@ const main = async (): Promise<void> => {
   if (totals !== undefined) for (const v of totals.values()) (v.calls = 0), (v.ms = 0)
   gcs = 0, gcMs = 0
   const t0 = performance.now()
+  const cpu0 = process.cpuUsage()
   let loss = 0
   for (let i = 0; i < steps; i++) loss = step().loss
   const sec = (performance.now() - t0) / 1000
-  console.log(`backend ${backend}, OpenBLAS threads ${getThreads()}`)
+  const cpu = process.cpuUsage(cpu0)
+  const cpuSec = (cpu.user + cpu.system) / 1e6
+  console.log(`backend ${backend}, OpenBLAS threads ${getThreads()}, load average ${loadavg()[0]!.toFixed(1)} on ${cpus().length} cores`)
+  // With one thread and a busy machine, CPU time is the better estimate of uncontended speed.
+  console.log(`cpu time ${((cpuSec / steps) * 1000).toFixed(1)} ms/step -> ${((steps * batchSize * t) / cpuSec).toFixed(0)} tokens per CPU-second`)
   console.log(`train: ${steps} steps, ${((steps * batchSize * t) / sec).toFixed(0)} tokens/s, ${((sec / steps) * 1000).toFixed(1)} ms/step, loss ${loss.toFixed(3)}, ${gcs} GCs (${gcMs.toFixed(0)} ms), numTensors ${tf.memory().numTensors}`)
   const ps = poolStats()
   if (ps !== undefined) console.log(`pool: ${(ps.bytes / 2 ** 20).toFixed(1)} MiB in ${ps.buffers} buffers, ${ps.hits} hits, ${ps.misses} misses`)
-  if (totals !== undefined) {
-    const all = [...totals.values()].reduce((s, v) => s + v.ms, 0)
-    console.log(`kernel time ${(all / steps).toFixed(1)} ms/step of ${((sec / steps) * 1000).toFixed(1)}`)
-    for (const [name, v] of [...totals].filter(([, v]) => v.calls > 0).sort((a, b) => b[1].ms - a[1].ms).slice(0, 25)) {
-      const c = pathCounts().get(name)
-      const path = c === undefined ? "cpu" : c.fallback > 0 ? `native ${c.native} / fallback ${c.fallback}` : "native"
-      console.log(`${name.padEnd(28)} ${String(v.calls / steps).padStart(6)} calls/step ${(v.ms / steps).toFixed(2).padStart(8)} ms/step ${((100 * v.ms) / all).toFixed(1).padStart(5)}%  ${path}`)
-    }
-  }
+  if (totals !== undefined) printProfile(totals, steps, sec, "step")
   // Generation: 16 prompts of 16 tokens, 112 new tokens each (fills the context), KV cache.
   const prompts = Array.from({ length: batchSize }, () => Int32Array.from({ length: 16 }, () => 1 + Math.floor(r() * (config.vocabSize - 1))))
   Generate.generate(model, prompts, { maxNewTokens: 8, seed: 1, stopToken: -1 }) // warm-up
+  resetPathCounts()
+  if (totals !== undefined) for (const v of totals.values()) (v.calls = 0), (v.ms = 0)
   const g0 = performance.now()
   const gen = Generate.generate(model, prompts, { maxNewTokens: t - 16, seed: 1, stopToken: -1 })
   const gsec = (performance.now() - g0) / 1000
   const produced = gen.tokens.reduce((s, x) => s + x.length, 0)
   console.log(`generate: ${produced} tokens in ${gsec.toFixed(2)} s, ${(produced / gsec).toFixed(0)} tokens/s (batch ${batchSize}, KV cache)`)
+  if (totals !== undefined) printProfile(totals, t - 16, gsec, "token step")
   AdamW.dispose(opt)
   Gpt.dispose(model)
 }

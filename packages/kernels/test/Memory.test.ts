@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs-core"
 import { beforeAll, describe, expect, it } from "vitest"
-import { BufferPool } from "../src/BufferPool.ts"
+import { BufferPool, sizeClass } from "../src/BufferPool.ts"
 import { poolStats } from "../src/index.ts"
 import { ensureNative, ints, rand } from "./compare.ts"
 
@@ -34,6 +34,37 @@ describe("BufferPool", () => {
     expect(pool.stats().buffers).toBe(0) // the view still lives
     pool.release(view)
     expect(pool.stats().buffers).toBe(1)
+  })
+
+  it("serves large requests from size classes as exact-length views", () => {
+    const pool = new BufferPool(1 << 24)
+    const a = pool.f32(20000)
+    expect(a.length).toBe(20000)
+    expect(a.buffer.byteLength).toBe(4 * sizeClass(20000))
+    pool.retain(a)
+    pool.release(a)
+    const b = pool.f32(20100) // a slightly larger request of the same class reuses the buffer
+    expect(b.length).toBe(20100)
+    expect(b.buffer).toBe(a.buffer)
+    expect(sizeClass(20000)).toBeLessThanOrEqual(1.25 * 20000)
+    expect(sizeClass(100)).toBe(100)
+  })
+
+  it("falls back to a free buffer up to 4x larger before allocating", () => {
+    const pool = new BufferPool(1 << 24)
+    const big = pool.f32(65536)
+    pool.retain(big)
+    pool.release(big)
+    const small = pool.f32(20000)
+    expect(small.buffer).toBe(big.buffer)
+    expect(small.length).toBe(20000)
+    pool.retain(small)
+    pool.release(small) // returns under the buffer's own size
+    expect(pool.f32(65536).buffer).toBe(big.buffer)
+    const tiny = pool.f32(16384)
+    pool.retain(tiny)
+    pool.release(tiny)
+    expect(pool.f32(100000).buffer).not.toBe(tiny.buffer) // smaller buffers never serve larger requests
   })
 
   it("ignores arrays it did not allocate", () => {
