@@ -142,13 +142,12 @@ const splitHeads = (x: tf.Tensor3D, h: number): tf.Tensor4D => {
   return tf.transpose(tf.reshape(x, [b, t, h, d / h]), [0, 2, 1, 3])
 }
 
-// Which keys each query may see, [B, 1, T, Tk] bool: causal (key j <= pastLen + i) and key is real.
-const attentionAllowed = (mask: tf.Tensor2D, pastLen: number, t: number): tf.Tensor4D => {
+// Which keys each query may see, [B, 1, T, Tk] of 1/0: causal (key j <= pastLen + i) and key is real.
+const attentionKeep = (mask: tf.Tensor2D, pastLen: number, t: number): tf.Tensor4D => {
   const tk = pastLen + t
   const causal = new Float32Array(t * tk)
   for (let i = 0; i < t; i++) causal.fill(1, i * tk, i * tk + pastLen + i + 1)
-  const allowed = tf.mul(tf.tensor(causal, [1, 1, t, tk]), tf.reshape(mask, [mask.shape[0], 1, 1, tk]))
-  return tf.greater(allowed, 0.5) as tf.Tensor4D
+  return tf.mul(tf.tensor(causal, [1, 1, t, tk]), tf.reshape(mask, [mask.shape[0], 1, 1, tk])) as tf.Tensor4D
 }
 
 /** Options of {@link forward}. */
@@ -180,8 +179,8 @@ export const forward = (model: Model, ids: tf.Tensor2D, options: ForwardOptions 
     // Position = number of real tokens before this one (left padding starts at 0).
     const positions = tf.cast(tf.slice(tf.relu(tf.sub(tf.cumsum(mask, 1), 1)), [0, pastLen], [b, t]), "int32")
     let x = tf.add(ops.embedding(param(model, "wte"), ids), ops.embedding(param(model, "wpe"), positions)) as tf.Tensor3D
-    const allowed = attentionAllowed(mask, pastLen, t)
-    const blocked = tf.scalar(-1e9)
+    const keep = attentionKeep(mask, pastLen, t)
+    const blocked = tf.mul(tf.sub(keep, 1), 1e9) // 0 where visible, -1e9 where blocked
     const hd = c.dModel / c.nHeads
     const ks: tf.Tensor4D[] = [], vs: tf.Tensor4D[] = []
     for (let i = 0; i < c.nLayers; i++) {
@@ -192,9 +191,10 @@ export const forward = (model: Model, ids: tf.Tensor2D, options: ForwardOptions 
       const k = pk ? tf.concat([pk, splitHeads(k0!, c.nHeads)], 2) : splitHeads(k0!, c.nHeads) // [B, H, Tk, hd]
       const v = pv ? tf.concat([pv, splitHeads(v0!, c.nHeads)], 2) : splitHeads(v0!, c.nHeads)
       ks.push(k), vs.push(v)
-      // Select rather than add a -1e9 bias: a blocked score then gets exactly zero gradient, also
-      // in rows whose keys are all padding (float32 would swallow the score in score - 1e9).
-      const scores = tf.where(allowed, tf.mul(tf.matMul(splitHeads(q!, c.nHeads), k, false, true), 1 / Math.sqrt(hd)), blocked) // [B, H, T, Tk]
+      // score * keep + blocked rather than score + blocked: a blocked score then gets exactly zero
+      // gradient, also in rows whose keys are all padding (float32 swallows score in score - 1e9).
+      const raw = tf.mul(tf.matMul(splitHeads(q!, c.nHeads), k, false, true), 1 / Math.sqrt(hd))
+      const scores = tf.add(tf.mul(raw, keep), blocked) // [B, H, T, Tk]
       const att = tf.matMul(tf.softmax(scores), v) // [B, H, T, hd]
       const merged = tf.reshape(tf.transpose(att, [0, 2, 1, 3]), [b, t, c.dModel]) as tf.Tensor3D // [B, T, D]
       x = tf.add(x, linear(merged, p("attn.w_proj"), p("attn.b_proj")))

@@ -8,6 +8,8 @@
  */
 import * as tf from "@tensorflow/tfjs-core"
 import { Context, Effect, Layer, Schema } from "effect"
+import { createRequire } from "node:module"
+import { pathToFileURL } from "node:url"
 
 /** The backend in use. */
 export interface BackendInfo {
@@ -26,12 +28,19 @@ export interface ResolveOptions {
 export const BACKEND_NAMES = ["tensorflow", "native", "wasm", "cpu"] as const
 type Choice = (typeof BACKEND_NAMES)[number]
 
-// A variable specifier keeps TypeScript (and bundlers) from resolving optional packages.
+// A variable specifier keeps TypeScript (and bundlers) from resolving optional packages. Under
+// pnpm an optional package that @rlhf/nn does not depend on (e.g. @rlhf/kernels) is only
+// reachable from the application, so resolution from the working directory is tried second.
 const optionalImport = async (specifier: string): Promise<Record<string, unknown> | undefined> => {
   try {
     return (await import(specifier)) as Record<string, unknown>
   } catch {
-    return undefined
+    try {
+      const resolved = createRequire(pathToFileURL(`${process.cwd()}/`).href).resolve(specifier)
+      return (await import(pathToFileURL(resolved).href)) as Record<string, unknown>
+    } catch {
+      return undefined
+    }
   }
 }
 
