@@ -1,0 +1,270 @@
+/**
+ * `rm-train`: trains a reward model on preference pairs (ChatGLM-RLHF, Hou et al. 2024): the
+ * SFT transformer with a scalar reward head, read at the last response token, trained with the
+ * Bradley-Terry loss plus the score prior λ·(r_w² + r_l²) that keeps scores centred near zero so
+ * their scale stays stable for PPO.
+ *
+ * TensorFlow.js is loaded inside `run` only, so loading a pipeline file stays cheap.
+ */
+import { Progress, Stage, StageInfo, Table } from "@rlhf/core"
+import type * as Nn from "@rlhf/nn"
+import type * as TfCore from "@tensorflow/tfjs-core"
+import { Effect, Schema } from "effect"
+import type * as LossModule from "../ppo/RewardModelLoss.ts"
+import { promptKey } from "../preferences/Normalize.ts"
+import { hashFraction } from "../preferences/Split.ts"
+import { metric, MetricRow, metricsTable } from "../schemas/MetricRow.ts"
+import { checkedTurns, PreferenceRow } from "../schemas/PreferenceRow.ts"
+import { TokenizerRow } from "../schemas/TokenizerRow.ts"
+import { WeightsRow } from "../schemas/WeightsRow.ts"
+import { ModelError } from "./ModelError.ts"
+import { attempt, compact, fractionParam, intParam, nonNegativeParam, positiveParam, readTokenizer, stageBackend, stageSeed, throttledProgress } from "./ModelStage.ts"
+import type * as Scoring from "./RewardScoring.ts"
+
+/** Params of rm-train. */
+export const RmTrainParams = Schema.Struct({
+  /** Optimiser steps; 0 derives them from `epochs`. */
+  steps: intParam(0, 0),
+  /** Passes over the training pairs when `steps` is 0. */
+  epochs: positiveParam(1),
+  /** Pairs per step (each step scores 2 × batchSize sequences). */
+  batchSize: intParam(1, 16),
+  /** Peak learning rate (linear warm-up, then cosine decay to lr / 10). */
+  lr: positiveParam(1e-4),
+  warmupSteps: intParam(0, 10),
+  /** AdamW decoupled weight decay (matrices only). */
+  weightDecay: nonNegativeParam(0.01),
+  /** Global gradient-norm clip. */
+  gradClip: positiveParam(1),
+  /** λ of the score prior λ·(r_w² + r_l²); 0 gives the plain Bradley-Terry loss. */
+  scorePrior: nonNegativeParam(0.01),
+  /** Prompt token budget when a pair does not fit the context; 0 = half the context. */
+  maxPromptTokens: intParam(0, 0),
+  /** Share of prompts held out of training and scored at each evaluation (0: score a sample of the training pairs instead). */
+  holdout: fractionParam(0),
+  /** Evaluate every this many steps (0: only after the last step). */
+  evalEvery: intParam(0, 0),
+  /** Most pairs scored per evaluation. */
+  evalSize: intParam(1, 256),
+  /** Sequences per forward pass when evaluating. */
+  evalBatchSize: intParam(2, 32),
+  seed: intParam(0, 0),
+  /** CPU slots to hold while training. */
+  workers: intParam(1, 1)
+})
+
+type Params = typeof RmTrainParams.Type
+type MetricRowType = typeof MetricRow.Type
+
+/** The modules rm-train loads lazily. */
+interface Modules {
+  readonly tf: typeof TfCore
+  readonly nn: typeof Nn
+  readonly scoring: typeof Scoring
+  readonly loss: typeof LossModule
+}
+
+const loadModules = Effect.promise(async (): Promise<Modules> => ({
+  tf: await import("@tensorflow/tfjs-core"),
+  nn: await import("@rlhf/nn"),
+  scoring: await import("./RewardScoring.ts"),
+  loss: await import("../ppo/RewardModelLoss.ts")
+}))
+
+/**
+ * The loss of `rewardModelLoss`, −log σ(r_w − r_l) + λ·(r_w² + r_l²) averaged over pairs, written
+ * with softplus (−log σ(m) = softplus(−m)) for the gradient tape: tfjs's `logSigmoid` is a
+ * custom-gradient op whose gradient reads its input after the forward pass freed it, which
+ * fails on the wasm backend. The reported loss still comes from `rewardModelLoss`.
+ */
+export const bradleyTerryForGradient = (tf: typeof TfCore, chosen: TfCore.Tensor, rejected: TfCore.Tensor, scorePrior: number): TfCore.Scalar =>
+  tf.tidy(() => {
+    const prior = tf.mul(scorePrior, tf.add(tf.square(chosen), tf.square(rejected)))
+    return tf.mean(tf.add(tf.softplus(tf.neg(tf.sub(chosen, rejected))), prior)) as TfCore.Scalar
+  })
+
+/** Loss and score metrics of a set of encoded pairs under the current model (no gradients). */
+const evaluate = (m: Modules, model: Nn.Gpt.Model, pairs: ReadonlyArray<Scoring.EncodedPair>, p: Params, step: number, group: string): MetricRowType[] => {
+  const { chosen, rejected } = m.scoring.scorePairs(model, pairs, { batchSize: p.evalBatchSize })
+  const r = m.loss.rewardModelLossReference({ chosen, rejected, scorePrior: p.scorePrior })
+  return [
+    metric("loss", r.loss, group, step), metric("accuracy", r.accuracy, group, step), metric("margin", r.margin, group, step),
+    metric("scoreMean", r.scoreMean, group, step), metric("scoreStd", r.scoreStd, group, step)
+  ]
+}
+
+/** Seeded shuffled epochs: every index once per pass, a fresh order each pass. */
+const epochSampler = (n: number, batchSize: number, rng: Nn.Prng.Prng) => {
+  let order: number[] = [], at = 0
+  return (): number[] => {
+    const picked: number[] = []
+    while (picked.length < Math.min(batchSize, n)) {
+      if (at >= order.length) {
+        order = Array.from({ length: n }, (_, i) => i)
+        for (let i = n - 1; i > 0; i--) {
+          const j = rng.int(i + 1)
+          ;[order[i], order[j]] = [order[j]!, order[i]!]
+        }
+        at = 0
+      }
+      picked.push(order[at++]!)
+    }
+    return picked
+  }
+}
+
+/** One optimiser step on a batch of pairs; returns its metrics. Frees every tensor it makes. */
+const trainStep = (m: Modules, model: Nn.Gpt.Model, opt: Nn.AdamW.Optimizer, picked: ReadonlyArray<Scoring.EncodedPair>, p: Params, lr: number) => {
+  const { tf, nn, scoring, loss } = m
+  const b = picked.length
+  // Rows 0..B-1 are the chosen responses, B..2B-1 the rejected ones, of the same pairs.
+  const batch = scoring.rewardBatch([
+    ...picked.map((x) => ({ prompt: x.prompt, response: x.chosen })),
+    ...picked.map((x) => ({ prompt: x.prompt, response: x.rejected }))
+  ])
+  const nameOf = new Map([...model.params].map(([n, v]) => [v.name, n]))
+  let scores: TfCore.Tensor1D | undefined
+  try {
+    const norm = tf.tidy(() => {
+      const { grads } = tf.variableGrads(() => {
+        scores = tf.keep(scoring.batchScores(model, batch)) // [2B]
+        return bradleyTerryForGradient(tf, tf.slice(scores, 0, b), tf.slice(scores, b, b), p.scorePrior)
+      }, [...model.params.values()])
+      const clipped = nn.AdamW.clipByGlobalNorm(new Map(Object.entries(grads).map(([vn, g]) => [nameOf.get(vn)!, g])), p.gradClip)
+      nn.AdamW.apply(opt, model.params, clipped.grads, lr)
+      return clipped.norm.dataSync()[0]!
+    })
+    const [lossV, accuracy, margin, scoreMean, scoreStd] = tf.tidy(() => {
+      const r = loss.rewardModelLoss({ chosen: tf.slice(scores!, 0, b), rejected: tf.slice(scores!, b, b), scorePrior: p.scorePrior })
+      return [r.loss, r.accuracy, r.margin, r.scoreMean, r.scoreStd].map((t) => t.dataSync()[0]!)
+    })
+    return { loss: lossV!, accuracy: accuracy!, margin: margin!, scoreMean: scoreMean!, scoreStd: scoreStd!, gradNorm: norm, tokens: batch.tokens }
+  } finally {
+    scores?.dispose()
+    scoring.disposeBatch(batch)
+  }
+}
+
+/** The training loop: a new reward model from `init`, and its metric rows. */
+const train = (
+  m: Modules,
+  init: Nn.Gpt.Model,
+  trainPairs: ReadonlyArray<Scoring.EncodedPair>,
+  evalPairs: ReadonlyArray<Scoring.EncodedPair>,
+  evalGroup: string,
+  p: Params,
+  seed: number,
+  steps: number,
+  report: (done: number, total: number, info: string) => void
+): { model: Nn.Gpt.Model; rows: MetricRowType[] } => {
+  const { nn } = m
+  const model = nn.Gpt.initFrom(init, { head: "reward", seed })
+  const opt = nn.AdamW.make(model.params, { weightDecay: p.weightDecay })
+  const schedule = nn.LrSchedule.warmupCosine({ lr: p.lr, warmup: Math.min(p.warmupSteps, steps), total: steps })
+  const next = epochSampler(trainPairs.length, p.batchSize, nn.Prng.make(seed))
+  const rows: MetricRowType[] = []
+  try {
+    for (let step = 0; step < steps; step++) {
+      const t0 = performance.now()
+      const lr = schedule(step)
+      const r = trainStep(m, model, opt, next().map((i) => trainPairs[i]!), p, lr)
+      const tokensPerSec = r.tokens / ((performance.now() - t0) / 1000)
+      for (const [name, value] of [["loss", r.loss], ["accuracy", r.accuracy], ["margin", r.margin], ["scoreMean", r.scoreMean], ["scoreStd", r.scoreStd], ["gradNorm", r.gradNorm], ["lr", lr], ["tokensPerSec", tokensPerSec]] as const) {
+        rows.push(metric(name, value, "train", step))
+      }
+      if ((p.evalEvery > 0 && (step + 1) % p.evalEvery === 0) || step === steps - 1) rows.push(...evaluate(m, model, evalPairs, p, step, evalGroup))
+      report(step + 1, steps, `loss ${r.loss.toFixed(3)} · acc ${r.accuracy.toFixed(2)} · score ${r.scoreMean.toFixed(2)}±${r.scoreStd.toFixed(2)} · ${compact(tokensPerSec)} tok/s`)
+    }
+  } catch (e) {
+    nn.Gpt.dispose(model)
+    throw e
+  } finally {
+    nn.AdamW.dispose(opt)
+  }
+  return { model, rows }
+}
+
+/** A seeded sample of `n` items (all when n ≥ length), in input order. */
+const sample = <A>(items: ReadonlyArray<A>, n: number, rng: Nn.Prng.Prng): A[] => {
+  if (n >= items.length) return [...items]
+  const keyed = items.map((_, i) => ({ i, k: rng.next() })).sort((a, b) => a.k - b.k).slice(0, n)
+  return keyed.map((x) => x.i).sort((a, b) => a - b).map((i) => items[i]!)
+}
+
+/** Which rows are held out: whole prompts, by the seeded prompt hash the split stage uses (none when holdout is 0). */
+const holdoutSides = (rows: ReadonlyArray<typeof PreferenceRow.Type>, holdout: number, seed: number): boolean[] =>
+  rows.map((r, i) => holdout > 0 && hashFraction(promptKey(checkedTurns(r.prompt, i)), seed) < holdout)
+
+/** The encoded training and evaluation pairs, the step count and the data metrics. */
+const prepare = (m: Modules, tok: Nn.Tokenizer.Tokenizer, ctx: number, rows: ReadonlyArray<typeof PreferenceRow.Type>, p: Params, seed: number, node: string) => {
+  const side = holdoutSides(rows, p.holdout, seed)
+  const encoded = rows.map((r, i) => m.scoring.encodePair(tok, checkedTurns(r.prompt, i), r.chosen, r.rejected, ctx, p.maxPromptTokens > 0 ? p.maxPromptTokens : undefined))
+  const usable = encoded.map((e, i) => ({ e, holdout: side[i]! })).filter((x) => !x.e.identical)
+  const trainPairs = usable.filter((x) => !x.holdout).map((x) => x.e)
+  const heldOut = usable.filter((x) => x.holdout).map((x) => x.e)
+  const dropped = encoded.length - usable.length
+  if (trainPairs.length === 0) {
+    throw new ModelError({
+      node,
+      reason: `no training pairs left (${rows.length} input pairs, ${dropped} identical after truncation to ${ctx} tokens, ${heldOut.length} held out)`,
+      fix: "Feed it more pairs, lower holdout, or train the SFT model with a longer contextLength"
+    })
+  }
+  const steps = p.steps > 0 ? p.steps : Math.max(1, Math.ceil((p.epochs * trainPairs.length) / p.batchSize))
+  const evalGroup = heldOut.length > 0 ? "holdout" : "train-sample"
+  const evalPairs = sample(evalGroup === "holdout" ? heldOut : trainPairs, p.evalSize, m.nn.Prng.make(seed ^ 0x2545f491))
+  const rowsOut: MetricRowType[] = [
+    metric("pairs", rows.length), metric("trainPairs", trainPairs.length), metric("holdoutPairs", heldOut.length),
+    metric("droppedIdentical", dropped),
+    metric("promptTruncated", usable.filter((x) => x.e.promptTruncated).length),
+    metric("responseTruncated", usable.filter((x) => x.e.responseTruncated).length),
+    metric("steps", steps)
+  ]
+  return { trainPairs, evalPairs, evalGroup, steps, rows: rowsOut }
+}
+
+/**
+ * Trains a reward model from an SFT model (`init`) on `pairs`. Pairs are truncated to the
+ * context by the chat template's policy (prompt: last turns; responses: their start); pairs whose
+ * responses become identical are dropped and counted. Outputs the weights (head "reward") and
+ * metrics: per step (group "train") loss, accuracy, margin, scoreMean, scoreStd, gradNorm, lr,
+ * tokensPerSec; at each evaluation loss, accuracy, margin, scoreMean, scoreStd over held-out
+ * pairs (group "holdout") or a fixed sample of training pairs (group "train-sample"); and
+ * one-off counts (step null): pairs, trainPairs, holdoutPairs, droppedIdentical,
+ * promptTruncated, responseTruncated, steps, parameters.
+ */
+export const RmTrain = Stage.make({
+  name: "rm-train",
+  version: "1",
+  description: "reward model: Bradley-Terry loss + score prior, initialised from the SFT model",
+  inputs: { pairs: PreferenceRow, tokenizer: TokenizerRow, init: WeightsRow },
+  outputs: { weights: WeightsRow, metrics: MetricRow },
+  params: RmTrainParams,
+  resources: (p) => ({ cpu: p.workers, gpu: 1 }),
+  isolate: true,
+  run: ({ inputs, params }) =>
+    Effect.gen(function*() {
+      const info = yield* StageInfo
+      const report = throttledProgress(yield* Progress)
+      const m = yield* loadModules
+      yield* stageBackend
+      const tok = yield* readTokenizer(m.nn.Tokenizer, inputs.tokenizer, info.node)
+      const init = yield* attempt(info.node, () => m.nn.Weights.loadWeights(inputs.init.arrow), "Wire init to an sft (or pretrain) node's weights output")
+      const seed = stageSeed(info.seed, params.seed)
+      const result = yield* Effect.try({
+        try: () => {
+          try {
+            const data = prepare(m, tok, init.config.contextLength, Table.toRows(inputs.pairs), params, seed, info.node)
+            const trained = train(m, init, data.trainPairs, data.evalPairs, data.evalGroup, params, seed, data.steps, report)
+            return { model: trained.model, rows: [...data.rows, metric("parameters", m.nn.Gpt.parameterCount(trained.model)), ...trained.rows] }
+          } finally {
+            m.nn.Gpt.dispose(init)
+          }
+        },
+        catch: (e) => (e instanceof ModelError ? e : new ModelError({ node: info.node, reason: e instanceof Error ? e.message : String(e), fix: "See the stage log for details" }))
+      })
+      const weights = yield* Table.fromArrow(WeightsRow, m.nn.Weights.weightsToTable(result.model), "weights")
+      m.nn.Gpt.dispose(result.model)
+      return { weights, metrics: metricsTable(result.rows) }
+    })
+})
