@@ -165,7 +165,17 @@ export const pretrainLm = (corpusIds: Int32Array, config: Gpt.Config, o: Pretrai
     const due = o.valIds !== undefined && o.evalEvery !== undefined && ((step + 1) % o.evalEvery === 0 || step === o.steps - 1)
     return due ? evalLmLoss(model, o.valIds!, { maxWindows: o.evalWindows ?? 64 }) : undefined
   }
-  return { model, metrics: runLoop(model, o, next, evaluate) }
+  return { model, metrics: disposingOnError(model, () => runLoop(model, o, next, evaluate)) }
+}
+
+// The loops create the model they return; one that fails part-way must not leak its variables.
+const disposingOnError = <A>(model: Gpt.Model, body: () => A): A => {
+  try {
+    return body()
+  } catch (e) {
+    Gpt.dispose(model)
+    throw e
+  }
 }
 
 /** A prompt/response pair as token ids (the response normally ends with <|endoftext|>). */
@@ -198,8 +208,32 @@ export const sftBatch = (examples: ReadonlyArray<SftExample>, contextLength: num
   return { ids: tf.tensor2d(ids, shape, "int32"), targets: tf.tensor2d(targets, shape, "int32"), lossMask: tf.tensor2d(loss, shape), attentionMask: tf.tensor2d(attn, shape) }
 }
 
+/**
+ * Mean next-token loss over the response tokens of `examples` (every response token counted once,
+ * whatever the batching), as `sftLm` trains it.
+ */
+export const evalSftLoss = (model: Gpt.Model, examples: ReadonlyArray<SftExample>, options: { batchSize?: number } = {}): number => {
+  const bs = options.batchSize ?? 16
+  let nll = 0, tokens = 0
+  for (let i = 0; i < examples.length; i += bs) {
+    const batch = sftBatch(examples.slice(i, i + bs), model.config.contextLength)
+    const [loss, count] = tf.tidy(() => [lmBatchLoss(model, batch).dataSync()[0]!, tf.sum(batch.lossMask).dataSync()[0]!])
+    disposeBatch(batch)
+    nll += loss! * count!, (tokens += count!)
+  }
+  if (tokens === 0) throw new Error(`evalSftLoss: the ${examples.length} examples have no response tokens`)
+  return nll / tokens
+}
+
+/** Options of {@link sftLm}. */
+export interface SftOptions extends LoopOptions {
+  /** Evaluate on valExamples every this many steps and at the last step. */
+  readonly evalEvery?: number
+  readonly valExamples?: ReadonlyArray<SftExample>
+}
+
 /** Supervised fine-tuning (loss on response tokens only), shuffled epochs. Returns a new model. */
-export const sftLm = (examples: ReadonlyArray<SftExample>, init: Gpt.Model | Gpt.Config, o: LoopOptions): { model: Gpt.Model; metrics: StepMetrics[] } => {
+export const sftLm = (examples: ReadonlyArray<SftExample>, init: Gpt.Model | Gpt.Config, o: SftOptions): { model: Gpt.Model; metrics: StepMetrics[] } => {
   if (examples.length === 0) throw new Error("sftLm: no examples")
   const model = "params" in init ? Gpt.initFrom(init, { head: "lm", seed: o.seed ?? 0 }) : Gpt.init(init, { seed: o.seed ?? 0 })
   const rng = Prng.make((o.seed ?? 0) + 1)
@@ -216,5 +250,9 @@ export const sftLm = (examples: ReadonlyArray<SftExample>, init: Gpt.Model | Gpt
     }
     return sftBatch(picked, model.config.contextLength)
   }
-  return { model, metrics: runLoop(model, o, next) }
+  const evaluate = (step: number) => {
+    const due = o.valExamples !== undefined && o.valExamples.length > 0 && o.evalEvery !== undefined && ((step + 1) % o.evalEvery === 0 || step === o.steps - 1)
+    return due ? evalSftLoss(model, o.valExamples!) : undefined
+  }
+  return { model, metrics: disposingOnError(model, () => runLoop(model, o, next, evaluate)) }
 }
