@@ -1,0 +1,248 @@
+/**
+ * One PPO update over a batch of rollouts (InstructGPT / ChatGLM-RLHF recipe):
+ * 1. per-token rewards: −β·KL_t at every response token plus the response's score at its last
+ *    token (β from the KL controller; ppo/KlEstimators);
+ * 2. advantages and value targets by GAE (γ, λ), advantages optionally whitened;
+ * 3. `epochs` passes over shuffled minibatches; per minibatch one policy step on
+ *    clipped-surrogate loss − entropyCoef·entropy + ptxCoef·PTX loss, and one critic step on the
+ *    clipped value loss (policy and critic are separate models with separate AdamW states);
+ * 4. the KL controller observes the batch's mean KL per response.
+ *
+ * PTX (InstructGPT's "PPO-ptx", ChatGLM-RLHF's defence against forgetting SFT abilities): the
+ * next-token loss on SFT demonstrations, weighted by ptxCoef (λ_ptx), is added to the PPO policy
+ * loss so a single optimiser step descends both; ptxCoef = 0 turns it off.
+ *
+ * This module loads TensorFlow.js.
+ */
+import * as AdamW from "@rlhf/nn/AdamW"
+import * as Gpt from "@rlhf/nn/Gpt"
+import * as LogProbs from "@rlhf/nn/LogProbs"
+import * as Prng from "@rlhf/nn/Prng"
+import * as Train from "@rlhf/nn/Train"
+import * as Weights from "@rlhf/nn/Weights"
+import * as tf from "@tensorflow/tfjs-core"
+import type * as arrow from "apache-arrow"
+import { gae } from "../ppo/Gae.ts"
+import { type KlControllerState, updateKl } from "../ppo/KlController.ts"
+import { type KlEstimator, klPenalizedRewards } from "../ppo/KlEstimators.ts"
+import { maskedMeanTensor, policyLoss, valueLoss } from "../ppo/Losses.ts"
+import { whiten } from "../ppo/Whiten.ts"
+import type { Table } from "@rlhf/core"
+import type { PolicyOptimizerRow } from "../schemas/PolicyOptimizerRow.ts"
+import type { WeightsRow } from "../schemas/WeightsRow.ts"
+import { loadModel, loadOptimizer, meanStd, withModels } from "./Models.ts"
+import type { Rollout } from "./RolloutLoop.ts"
+import { mixSeed } from "./Seeds.ts"
+
+/** Hyper-parameters of one update. */
+export interface PpoOptions {
+  readonly epochs: number
+  readonly minibatchSize: number
+  readonly lr: number
+  readonly criticLr: number
+  readonly clipEps: number
+  readonly valueClip: number
+  readonly gamma: number
+  readonly lambda: number
+  readonly whitenAdvantages: boolean
+  readonly entropyCoef: number
+  readonly klEstimator: KlEstimator
+  readonly maxGradNorm: number
+  readonly ptxCoef: number
+  readonly ptxBatchSize: number
+}
+
+/** The models and optimisers an update changes in place. */
+export interface PpoState {
+  readonly policy: Gpt.Model
+  readonly critic: Gpt.Model
+  readonly policyOpt: AdamW.Optimizer
+  readonly criticOpt: AdamW.Optimizer
+}
+
+/** What an update reports: the next KL-controller state and its metrics by name. */
+export interface PpoResult {
+  readonly kl: KlControllerState
+  readonly stats: Record<string, number>
+}
+
+const SHUFFLE_SALT = 1, PTX_SALT = 2
+
+const shuffled = (n: number, rng: Prng.Prng): number[] => {
+  const order = Array.from({ length: n }, (_, i) => i)
+  for (let i = n - 1; i > 0; i--) {
+    const j = rng.int(i + 1)
+    ;[order[i], order[j]] = [order[j]!, order[i]!]
+  }
+  return order
+}
+
+/**
+ * One optimiser step of `model` on `loss` (global-norm clipping, AdamW; also used by DPO). `loss` may hand scalars
+ * to `report`; their values come back in order, then the loss, then the gradient norm.
+ */
+export const optimise = (
+  model: Gpt.Model,
+  opt: AdamW.Optimizer,
+  lr: number,
+  maxGradNorm: number,
+  loss: (report: (x: tf.Scalar) => void) => tf.Scalar
+): number[] => {
+  const names = new Map([...model.params].map(([n, v]) => [v.name, n]))
+  const reported: tf.Scalar[] = []
+  const [value, norm] = tf.tidy(() => {
+    const { value, grads } = tf.variableGrads(() => loss((x) => reported.push(tf.keep(x))), [...model.params.values()])
+    const byName = new Map(Object.entries(grads).map(([vn, g]) => [names.get(vn)!, g]))
+    const clipped = AdamW.clipByGlobalNorm(byName, maxGradNorm)
+    AdamW.apply(opt, model.params, clipped.grads, lr)
+    return [value, clipped.norm]
+  })
+  const out = [...reported, value, norm].map((x) => x.dataSync()[0]!)
+  tf.dispose([...reported, value, norm])
+  return out
+}
+
+// Rows of `rows` picked by `idx`, cut to width r, as a [k, r] tensor.
+const gather = (rows: ReadonlyArray<Float32Array>, idx: ReadonlyArray<number>, r: number): tf.Tensor2D => {
+  const data = new Float32Array(idx.length * r)
+  idx.forEach((i, j) => data.set(rows[i]!.subarray(0, r), j * r))
+  return tf.tensor2d(data, [idx.length, r])
+}
+
+/** Runs one PPO update in place on `s` and returns the next KL state and the metrics. */
+export const ppoUpdate = (
+  s: PpoState,
+  rollouts: ReadonlyArray<Rollout>,
+  kl: KlControllerState,
+  ptx: ReadonlyArray<Train.SftExample>,
+  o: PpoOptions,
+  seed: number,
+  onProgress?: (done: number, total: number) => void
+): PpoResult => {
+  const n = rollouts.length
+  if (n === 0) throw new Error("ppo-update got no rollouts; wire a rollout table with at least one row")
+  if (o.ptxCoef > 0 && ptx.length === 0) throw new Error("ptxCoef > 0 but the sft table is empty; wire SFT demonstrations or set ptxCoef: 0")
+  const width = Math.max(1, ...rollouts.map((r) => r.responseIds.length))
+  const padded = (get: (r: Rollout) => ArrayLike<number>) =>
+    rollouts.map((r) => {
+      const row = new Float32Array(width)
+      row.set(get(r))
+      return row
+    })
+  const mask = rollouts.map((r) => new Float32Array(width).fill(1, 0, r.responseIds.length))
+  const logp = padded((r) => r.logProbs), refLogp = padded((r) => r.refLogProbs), oldValues = padded((r) => r.values)
+  const shaped = klPenalizedRewards(rollouts.map((r) => r.reward), logp, refLogp, mask, kl.beta, o.klEstimator)
+  const { advantages: rawAdvantages, returns } = gae(shaped.rewards, oldValues, mask, { gamma: o.gamma, lambda: o.lambda })
+  const advantages = o.whitenAdvantages ? whiten(rawAdvantages, mask) : rawAdvantages
+
+  const ctx = s.policy.config.contextLength
+  const perEpoch = Math.ceil(n / o.minibatchSize)
+  const sums = new Map<string, number>()
+  const add = (name: string, v: number) => sums.set(name, (sums.get(name) ?? 0) + v)
+  for (let epoch = 0; epoch < o.epochs; epoch++) {
+    const order = shuffled(n, Prng.make(mixSeed(seed, SHUFFLE_SALT, epoch)))
+    for (let mb = 0; mb < perEpoch; mb++) {
+      const idx = order.slice(mb * o.minibatchSize, (mb + 1) * o.minibatchSize)
+      const batch = LogProbs.sequenceBatch(idx.map((i) => rollouts[i]!.promptIds), idx.map((i) => rollouts[i]!.responseIds), ctx)
+      const r = batch.responseMask.shape[1]
+      const oldLogp = gather(logp, idx, r), adv = gather(advantages, idx, r), ret = gather(returns, idx, r), oldV = gather(oldValues, idx, r)
+      const ptxBatch = o.ptxCoef > 0 ? ptxExamples(ptx, o.ptxBatchSize, mixSeed(seed, PTX_SALT, epoch, mb), ctx) : undefined
+      const [pg, clipFraction, approxKl, entropy, ptxLoss, , policyNorm] = optimise(s.policy, s.policyOpt, o.lr, o.maxGradNorm, (report) => {
+        const out = LogProbs.tokenLogProbs(s.policy, batch)
+        const pl = policyLoss({ logp: out.logProbs, oldLogp, advantages: adv, mask: batch.responseMask, clipEps: o.clipEps })
+        const ent = maskedMeanTensor(out.entropy, batch.responseMask)
+        ;[pl.loss, pl.clipFraction, pl.approxKl, ent].forEach(report)
+        let loss = tf.sub(pl.loss, tf.mul(o.entropyCoef, ent))
+        if (ptxBatch !== undefined) {
+          const lm = Train.lmBatchLoss(s.policy, ptxBatch)
+          report(lm)
+          loss = tf.add(loss, tf.mul(o.ptxCoef, lm))
+        } else report(tf.scalar(0))
+        return loss as tf.Scalar
+      })
+      const [vl, valueClipFraction, , criticNorm] = optimise(s.critic, s.criticOpt, o.criticLr, o.maxGradNorm, (report) => {
+        const values = Gpt.scalarHead(s.critic, LogProbs.responseHidden(s.critic, batch)) // [k, r]
+        const out = valueLoss({ values, oldValues: oldV, returns: ret, mask: batch.responseMask, clipRange: o.valueClip })
+        ;[out.loss, out.clipFraction].forEach(report)
+        return out.loss
+      })
+      tf.dispose([oldLogp, adv, ret, oldV])
+      LogProbs.disposeBatch(batch)
+      if (ptxBatch !== undefined) tf.dispose([ptxBatch.ids, ptxBatch.targets, ptxBatch.lossMask, ptxBatch.attentionMask])
+      add("policy_loss", pg!), add("clip_fraction", clipFraction!), add("approx_kl", approxKl!), add("entropy", entropy!)
+      add("ptx_loss", ptxLoss!), add("policy_grad_norm", policyNorm!)
+      add("value_loss", vl!), add("value_clip_fraction", valueClipFraction!), add("critic_grad_norm", criticNorm!)
+      onProgress?.(epoch * perEpoch + mb + 1, o.epochs * perEpoch)
+    }
+  }
+  const steps = o.epochs * perEpoch
+  const stats: Record<string, number> = {}
+  for (const [name, total] of sums) if (name !== "ptx_loss" || o.ptxCoef > 0) stats[name] = total / steps
+  const reward = meanStd(rollouts.map((r) => r.reward)), raw = meanStd(rollouts.map((r) => r.rawReward))
+  const meanKl = meanStd(shaped.sequenceKl).mean
+  const next = updateKl(kl, meanKl, n)
+  Object.assign(stats, {
+    reward_mean: reward.mean,
+    reward_std: reward.std,
+    raw_reward_mean: raw.mean,
+    raw_reward_std: raw.std,
+    baseline_reward_mean: meanStd(rollouts.map((r) => r.baselineReward)).mean,
+    kl: meanKl,
+    kl_beta: kl.beta,
+    kl_beta_next: next.beta,
+    response_length: meanStd(rollouts.map((r) => r.responseIds.length)).mean,
+    finished: meanStd(rollouts.map((r) => (r.finished ? 1 : 0))).mean,
+    value_mean: meanStd(rollouts.flatMap((r) => Array.from(r.values))).mean,
+    return_mean: meanStd(returns.flatMap((row, b) => Array.from(row.subarray(0, rollouts[b]!.responseIds.length)))).mean
+  })
+  return { kl: next, stats }
+}
+
+/** A PTX batch: `size` SFT examples drawn with replacement by a seeded generator. */
+const ptxExamples = (ptx: ReadonlyArray<Train.SftExample>, size: number, seed: number, ctx: number): Train.LmBatch => {
+  const rng = Prng.make(seed)
+  return Train.sftBatch(Array.from({ length: size }, () => ptx[rng.int(ptx.length)]!), ctx)
+}
+
+/** The tables a PPO step leaves behind: both models' weights and both optimisers' states. */
+export interface Checkpoint {
+  readonly policy: arrow.Table
+  readonly critic: arrow.Table
+  readonly policyOptimizer: arrow.Table
+  readonly criticOptimizer: arrow.Table
+}
+
+/** Copies models and optimiser states out of the backend as tables. */
+export const checkpoint = (s: PpoState): Checkpoint => ({
+  policy: Weights.weightsToTable(s.policy),
+  critic: Weights.weightsToTable(s.critic),
+  policyOptimizer: AdamW.stateToTable(s.policyOpt),
+  criticOptimizer: AdamW.stateToTable(s.criticOpt)
+})
+
+/** The four tables a PPO state is loaded from. */
+export interface PpoTables {
+  readonly policy: Table.Table<typeof WeightsRow>
+  readonly critic: Table.Table<typeof WeightsRow>
+  readonly policyOptimizer: Table.Table<typeof PolicyOptimizerRow>
+  readonly criticOptimizer: Table.Table<typeof PolicyOptimizerRow>
+}
+
+/**
+ * Loads policy, critic and their optimisers (fresh ones, with `weightDecay`, from empty tables),
+ * runs `body` and frees everything afterwards.
+ */
+export const withPpoState = <T>(tables: PpoTables, weightDecay: number, body: (s: PpoState) => T): T =>
+  withModels([() => loadModel(tables.policy, "policy", "lm"), () => loadModel(tables.critic, "critic", "value")], ([policy, critic]) => {
+    const policyOpt = loadOptimizer(tables.policyOptimizer, policy!.params, { weightDecay })
+    try {
+      const criticOpt = loadOptimizer(tables.criticOptimizer, critic!.params, { weightDecay })
+      try {
+        return body({ policy: policy!, critic: critic!, policyOpt, criticOpt })
+      } finally {
+        AdamW.dispose(criticOpt)
+      }
+    } finally {
+      AdamW.dispose(policyOpt)
+    }
+  })
