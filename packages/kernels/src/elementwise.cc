@@ -1,5 +1,6 @@
 // Elementwise kernels: broadcasting binary ops, unary ops, cast, select, addN.
 #include "common.h"
+#include "parallel.h"
 
 namespace rlhf {
 namespace {
@@ -71,15 +72,21 @@ INL void inner(Out* __restrict o, const float* __restrict a, const float* __rest
   }
 }
 
+/** Rows [it0, it1) of the broadcast iteration (a row = the collapsed innermost dim). */
 template <class Out, class F>
-INL void broadcastLoop(const float* a, const float* b, Out* o, const Bcast& bc, F f) {
+INL void broadcastLoop(const float* a, const float* b, Out* o, const Bcast& bc, F f, int64_t it0, int64_t it1) {
   const int r = bc.rank;
   const int64_t n = bc.shape[r - 1];
-  int64_t outer = 1;
-  for (int i = 0; i < r - 1; i++) outer *= bc.shape[i];
   int64_t idx[kMaxRank] = {0};
   int64_t offA = 0, offB = 0;
-  for (int64_t it = 0; it < outer; it++) {
+  int64_t rem = it0;  // odometer state of row it0 (mixed radix, last outer dim fastest)
+  for (int d = r - 2; d >= 0; d--) {
+    idx[d] = rem % bc.shape[d];
+    rem /= bc.shape[d];
+    offA += idx[d] * bc.sa[d];
+    offB += idx[d] * bc.sb[d];
+  }
+  for (int64_t it = it0; it < it1; it++) {
     inner(o + it * n, a + offA, b + offB, n, bc.sa[r - 1], bc.sb[r - 1], f);
     for (int d = r - 2; d >= 0; d--) {  // odometer over the outer dims
       idx[d]++;
@@ -99,29 +106,56 @@ INL float nanMin(float x, float y) { return x != x ? x : (y != y ? y : (x < y ? 
 enum BinaryOp { kAdd = 0, kSub, kMul, kDiv, kMax, kMin, kSqDiff, kPow, kFloorDiv };
 enum CompareOp { kGreater = 0, kGreaterEqual, kLess, kLessEqual, kEqual, kNotEqual };
 
-HOT void binaryArith(int op, const float* a, const float* b, float* o, const Bcast& bc) {
+HOT void binaryArith(int op, const float* a, const float* b, float* o, const Bcast& bc, int64_t it0, int64_t it1) {
   switch (op) {
-    case kAdd: return broadcastLoop(a, b, o, bc, [](float x, float y) { return x + y; });
-    case kSub: return broadcastLoop(a, b, o, bc, [](float x, float y) { return x - y; });
-    case kMul: return broadcastLoop(a, b, o, bc, [](float x, float y) { return x * y; });
-    case kDiv: return broadcastLoop(a, b, o, bc, [](float x, float y) { return x / y; });
-    case kMax: return broadcastLoop(a, b, o, bc, [](float x, float y) { return nanMax(x, y); });
-    case kMin: return broadcastLoop(a, b, o, bc, [](float x, float y) { return nanMin(x, y); });
-    case kSqDiff: return broadcastLoop(a, b, o, bc, [](float x, float y) { return (x - y) * (x - y); });
-    case kPow: return broadcastLoop(a, b, o, bc, [](float x, float y) { return static_cast<float>(std::pow(static_cast<double>(x), static_cast<double>(y))); });
-    case kFloorDiv: return broadcastLoop(a, b, o, bc, [](float x, float y) { return static_cast<float>(std::floor(static_cast<double>(x) / y)); });
+    case kAdd: return broadcastLoop(a, b, o, bc, [](float x, float y) { return x + y; }, it0, it1);
+    case kSub: return broadcastLoop(a, b, o, bc, [](float x, float y) { return x - y; }, it0, it1);
+    case kMul: return broadcastLoop(a, b, o, bc, [](float x, float y) { return x * y; }, it0, it1);
+    case kDiv: return broadcastLoop(a, b, o, bc, [](float x, float y) { return x / y; }, it0, it1);
+    case kMax: return broadcastLoop(a, b, o, bc, [](float x, float y) { return nanMax(x, y); }, it0, it1);
+    case kMin: return broadcastLoop(a, b, o, bc, [](float x, float y) { return nanMin(x, y); }, it0, it1);
+    case kSqDiff: return broadcastLoop(a, b, o, bc, [](float x, float y) { return (x - y) * (x - y); }, it0, it1);
+    case kPow: return broadcastLoop(a, b, o, bc, [](float x, float y) { return static_cast<float>(std::pow(static_cast<double>(x), static_cast<double>(y))); }, it0, it1);
+    case kFloorDiv: return broadcastLoop(a, b, o, bc, [](float x, float y) { return static_cast<float>(std::floor(static_cast<double>(x) / y)); }, it0, it1);
   }
 }
 
-HOT void binaryCompare(int op, const float* a, const float* b, uint8_t* o, const Bcast& bc) {
+HOT void binaryCompare(int op, const float* a, const float* b, uint8_t* o, const Bcast& bc, int64_t it0, int64_t it1) {
   switch (op) {
-    case kGreater: return broadcastLoop(a, b, o, bc, [](float x, float y) -> uint8_t { return x > y; });
-    case kGreaterEqual: return broadcastLoop(a, b, o, bc, [](float x, float y) -> uint8_t { return x >= y; });
-    case kLess: return broadcastLoop(a, b, o, bc, [](float x, float y) -> uint8_t { return x < y; });
-    case kLessEqual: return broadcastLoop(a, b, o, bc, [](float x, float y) -> uint8_t { return x <= y; });
-    case kEqual: return broadcastLoop(a, b, o, bc, [](float x, float y) -> uint8_t { return x == y; });
-    case kNotEqual: return broadcastLoop(a, b, o, bc, [](float x, float y) -> uint8_t { return x != y; });
+    case kGreater: return broadcastLoop(a, b, o, bc, [](float x, float y) -> uint8_t { return x > y; }, it0, it1);
+    case kGreaterEqual: return broadcastLoop(a, b, o, bc, [](float x, float y) -> uint8_t { return x >= y; }, it0, it1);
+    case kLess: return broadcastLoop(a, b, o, bc, [](float x, float y) -> uint8_t { return x < y; }, it0, it1);
+    case kLessEqual: return broadcastLoop(a, b, o, bc, [](float x, float y) -> uint8_t { return x <= y; }, it0, it1);
+    case kEqual: return broadcastLoop(a, b, o, bc, [](float x, float y) -> uint8_t { return x == y; }, it0, it1);
+    case kNotEqual: return broadcastLoop(a, b, o, bc, [](float x, float y) -> uint8_t { return x != y; }, it0, it1);
   }
+}
+
+/**
+ * Splits a broadcast loop across threads: by rows when there are several,
+ * else by re-expressing one long row as [parts, n / parts] chunks.
+ * run(bc, it0, it1, shift) handles rows [it0, it1) of `bc` with every
+ * pointer advanced by `shift` innermost steps (0 when splitting by rows).
+ */
+template <class Run>
+void runBroadcast(const Bcast& bc, Run run) {
+  const int r = bc.rank;
+  int64_t outer = 1;
+  for (int i = 0; i < r - 1; i++) outer *= bc.shape[i];
+  const int64_t total = outer * bc.shape[r - 1];
+  if (outer >= 2) {
+    Parallel::get().run(outer, total, [&](int64_t b, int64_t e, int) { run(bc, b, e, 0); }, 1);
+    return;
+  }
+  // One row: split it into contiguous pieces, each a one-row problem.
+  Parallel::get().run(total, total, [&](int64_t b, int64_t e, int) {
+    Bcast part;
+    part.rank = 1;
+    part.shape[0] = e - b;
+    part.sa[0] = bc.sa[r - 1];
+    part.sb[0] = bc.sb[r - 1];
+    run(part, 0, 1, b);
+  });
 }
 
 void checkBroadcast(const Napi::CallbackInfo& info, const Dims& a, const Dims& b, const Dims& out) {
@@ -144,7 +178,10 @@ Napi::Value Binary(const Napi::CallbackInfo& info) {
   const float* b = f32(info, 3, bs.size());
   float* o = f32(info, 5, os.size());
   if (os.size() == 0) return info.Env().Undefined();
-  binaryArith(op, a, b, o, makeBcast(as, bs, os));
+  runBroadcast(makeBcast(as, bs, os), [&](const Bcast& bc, int64_t it0, int64_t it1, int64_t shift) {
+    const int64_t l = bc.rank - 1;
+    binaryArith(op, a + shift * bc.sa[l], b + shift * bc.sb[l], o + shift, bc, it0, it1);
+  });
   return info.Env().Undefined();
 }
 
@@ -157,7 +194,10 @@ Napi::Value Compare(const Napi::CallbackInfo& info) {
   const float* b = f32(info, 3, bs.size());
   uint8_t* o = static_cast<uint8_t*>(bytes(info, 5, os.size(), 1));
   if (os.size() == 0) return info.Env().Undefined();
-  binaryCompare(op, a, b, o, makeBcast(as, bs, os));
+  runBroadcast(makeBcast(as, bs, os), [&](const Bcast& bc, int64_t it0, int64_t it1, int64_t shift) {
+    const int64_t l = bc.rank - 1;
+    binaryCompare(op, a + shift * bc.sa[l], b + shift * bc.sb[l], o + shift, bc, it0, it1);
+  });
   return info.Env().Undefined();
 }
 
@@ -216,7 +256,8 @@ Napi::Value Unary(const Napi::CallbackInfo& info) {
   const int64_t n = num(info, 3);
   const float* x = f32(info, 1, n);
   float* o = f32(info, 2, n);
-  unary(op, x, o, n, static_cast<float>(dbl(info, 4)), static_cast<float>(dbl(info, 5)));
+  const float p = static_cast<float>(dbl(info, 4)), q = static_cast<float>(dbl(info, 5));
+  Parallel::get().run(n, n, [&](int64_t b, int64_t e, int) { unary(op, x + b, o + b, e - b, p, q); });
   return info.Env().Undefined();
 }
 
@@ -289,8 +330,10 @@ Napi::Value Select(const Napi::CallbackInfo& info) {
   const uint32_t* t = static_cast<const uint32_t*>(bytes(info, 1, total * 4, 4));
   const uint32_t* e = static_cast<const uint32_t*>(bytes(info, 2, total * 4, 4));
   uint32_t* o = static_cast<uint32_t*>(bytes(info, 3, total * 4, 4));
-  if (innerN == 1) selectElems(c, t, e, o, rows);
-  else selectLoop(c, t, e, o, rows, innerN);
+  Parallel::get().run(rows, total, [&](int64_t b, int64_t end, int) {
+    if (innerN == 1) selectElems(c + b, t + b, e + b, o + b, end - b);
+    else selectLoop(c + b, t + b * innerN, e + b * innerN, o + b * innerN, end - b, innerN);
+  });
   return info.Env().Undefined();
 }
 

@@ -2,6 +2,7 @@
 #include <vector>
 
 #include "common.h"
+#include "parallel.h"
 
 namespace rlhf {
 namespace {
@@ -123,7 +124,9 @@ HOT void geluGradLoop(const float* __restrict dy, const float* __restrict x, flo
 Napi::Value LayerNorm(const Napi::CallbackInfo& info) {
   const int64_t rows = num(info, 4), cols = num(info, 5), n = rows * cols;
   const float eps = static_cast<float>(dbl(info, 6));
-  layerNormRows(f32(info, 0, n), f32(info, 1, cols), f32(info, 2, cols), f32(info, 3, n), rows, cols, eps);
+  const float *x = f32(info, 0, n), *g = f32(info, 1, cols), *b = f32(info, 2, cols);
+  float* y = f32(info, 3, n);
+  Parallel::get().run(rows, n, [&](int64_t r0, int64_t r1, int) { layerNormRows(x + r0 * cols, g, b, y + r0 * cols, r1 - r0, cols, eps); }, 1);
   return info.Env().Undefined();
 }
 
@@ -133,13 +136,21 @@ Napi::Value LayerNormGrad(const Napi::CallbackInfo& info) {
   const float eps = static_cast<float>(dbl(info, 8));
   float* dgOut = f32(info, 4, cols);
   float* dbOut = f32(info, 5, cols);
-  std::vector<double> dg(cols, 0.0), db(cols, 0.0);
-  std::vector<float> scratch(3 * cols);
-  layerNormGradRows(f32(info, 0, n), f32(info, 1, n), f32(info, 2, cols), f32(info, 3, n), dg.data(), db.data(),
-                    scratch.data(), scratch.data() + cols, scratch.data() + 2 * cols, rows, cols, eps);
+  const float *dy = f32(info, 0, n), *x = f32(info, 1, n), *g = f32(info, 2, cols);
+  float* dx = f32(info, 3, n);
+  // Per-thread partial dgamma / dbeta, summed in a fixed order afterwards.
+  const int parts = Parallel::get().threads();
+  std::vector<double> dg(parts * cols, 0.0), db(parts * cols, 0.0);
+  Parallel::get().run(rows, n, [&](int64_t r0, int64_t r1, int part) {
+    std::vector<float> scratch(3 * cols);
+    layerNormGradRows(dy + r0 * cols, x + r0 * cols, g, dx + r0 * cols, dg.data() + part * cols, db.data() + part * cols,
+                      scratch.data(), scratch.data() + cols, scratch.data() + 2 * cols, r1 - r0, cols, eps);
+  }, 1);
   for (int64_t j = 0; j < cols; j++) {
-    dgOut[j] = static_cast<float>(dg[j]);
-    dbOut[j] = static_cast<float>(db[j]);
+    double sg = 0, sb = 0;
+    for (int p = 0; p < parts; p++) sg += dg[p * cols + j], sb += db[p * cols + j];
+    dgOut[j] = static_cast<float>(sg);
+    dbOut[j] = static_cast<float>(sb);
   }
   return info.Env().Undefined();
 }
@@ -147,14 +158,18 @@ Napi::Value LayerNormGrad(const Napi::CallbackInfo& info) {
 // gelu(x, y, n)
 Napi::Value Gelu(const Napi::CallbackInfo& info) {
   const int64_t n = num(info, 2);
-  geluLoop(f32(info, 0, n), f32(info, 1, n), n);
+  const float* x = f32(info, 0, n);
+  float* y = f32(info, 1, n);
+  Parallel::get().run(n, n, [&](int64_t b, int64_t e, int) { geluLoop(x + b, y + b, e - b); });
   return info.Env().Undefined();
 }
 
 // geluGrad(dy, x, dx, n)
 Napi::Value GeluGrad(const Napi::CallbackInfo& info) {
   const int64_t n = num(info, 3);
-  geluGradLoop(f32(info, 0, n), f32(info, 1, n), f32(info, 2, n), n);
+  const float *dy = f32(info, 0, n), *x = f32(info, 1, n);
+  float* dx = f32(info, 2, n);
+  Parallel::get().run(n, n, [&](int64_t b, int64_t e, int) { geluGradLoop(dy + b, x + b, dx + b, e - b); });
   return info.Env().Undefined();
 }
 }  // namespace

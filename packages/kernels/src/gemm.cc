@@ -1,5 +1,6 @@
 // Batched single-precision matrix multiply on OpenBLAS.
 #include "common.h"
+#include "parallel.h"
 
 // Declared here rather than via <cblas.h>: distributions ship several cblas.h
 // variants behind alternatives; these symbols are stable OpenBLAS exports.
@@ -51,7 +52,9 @@ Napi::Value MatMul(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value SetThreads(const Napi::CallbackInfo& info) {
-  openblas_set_num_threads(static_cast<int>(num(info, 0)));
+  const int n = static_cast<int>(num(info, 0));
+  openblas_set_num_threads(n);
+  Parallel::get().setThreads(n);
   return info.Env().Undefined();
 }
 
@@ -61,6 +64,8 @@ Napi::Value GetThreads(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void registerGemm(Napi::Env env, Napi::Object exports) {
+  // Elementwise kernels start with as many threads as OpenBLAS chose.
+  Parallel::get().setThreads(openblas_get_num_threads());
   exports.Set("matmul", Napi::Function::New(env, MatMul));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   exports.Set("getThreads", Napi::Function::New(env, GetThreads));

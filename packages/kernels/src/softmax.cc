@@ -2,6 +2,7 @@
 #include <vector>
 
 #include "common.h"
+#include "parallel.h"
 
 namespace rlhf {
 namespace {
@@ -108,43 +109,66 @@ HOT void xentGradRows(const float* x, const int32_t* labels, const float* dy, fl
   }
 }
 
+/** Runs a row kernel over row ranges in parallel. */
+template <class F>
+void byRows(int64_t rows, int64_t cols, F f) {
+  Parallel::get().run(rows, rows * cols, [&](int64_t b, int64_t e, int) { f(b, e - b); }, 1);
+}
+
 Napi::Value Softmax(const Napi::CallbackInfo& info) {
   const int64_t rows = num(info, 2), cols = num(info, 3);
-  softmaxRows(f32(info, 0, rows * cols), f32(info, 1, rows * cols), rows, cols);
+  const float* x = f32(info, 0, rows * cols);
+  float* o = f32(info, 1, rows * cols);
+  byRows(rows, cols, [&](int64_t r, int64_t n) { softmaxRows(x + r * cols, o + r * cols, n, cols); });
   return info.Env().Undefined();
 }
 
 Napi::Value LogSoftmax(const Napi::CallbackInfo& info) {
   const int64_t rows = num(info, 2), cols = num(info, 3);
-  logSoftmaxRows(f32(info, 0, rows * cols), f32(info, 1, rows * cols), rows, cols);
+  const float* x = f32(info, 0, rows * cols);
+  float* o = f32(info, 1, rows * cols);
+  byRows(rows, cols, [&](int64_t r, int64_t n) { logSoftmaxRows(x + r * cols, o + r * cols, n, cols); });
   return info.Env().Undefined();
 }
 
 // softmaxGrad(y, dy, dx, rows, cols)
 Napi::Value SoftmaxGrad(const Napi::CallbackInfo& info) {
   const int64_t rows = num(info, 3), cols = num(info, 4), n = rows * cols;
-  softmaxGradRows(f32(info, 0, n), f32(info, 1, n), f32(info, 2, n), rows, cols);
+  const float *y = f32(info, 0, n), *dy = f32(info, 1, n);
+  float* dx = f32(info, 2, n);
+  byRows(rows, cols, [&](int64_t r, int64_t k) { softmaxGradRows(y + r * cols, dy + r * cols, dx + r * cols, k, cols); });
   return info.Env().Undefined();
 }
 
 // logSoftmaxGrad(logp, dy, dx, rows, cols)
 Napi::Value LogSoftmaxGrad(const Napi::CallbackInfo& info) {
   const int64_t rows = num(info, 3), cols = num(info, 4), n = rows * cols;
-  logSoftmaxGradRows(f32(info, 0, n), f32(info, 1, n), f32(info, 2, n), rows, cols);
+  const float *lp = f32(info, 0, n), *dy = f32(info, 1, n);
+  float* dx = f32(info, 2, n);
+  byRows(rows, cols, [&](int64_t r, int64_t k) { logSoftmaxGradRows(lp + r * cols, dy + r * cols, dx + r * cols, k, cols); });
   return info.Env().Undefined();
 }
 // softmaxXent(logits, labels: Int32Array, loss, rows, cols)
 Napi::Value SoftmaxXent(const Napi::CallbackInfo& info) {
   const int64_t rows = num(info, 3), cols = num(info, 4);
-  std::vector<float> scratch(cols > 0 ? cols : 1);
-  xentRows(f32(info, 0, rows * cols), i32(info, 1, rows), f32(info, 2, rows), scratch.data(), rows, cols);
+  const float* x = f32(info, 0, rows * cols);
+  const int32_t* labels = i32(info, 1, rows);
+  float* loss = f32(info, 2, rows);
+  byRows(rows, cols, [&](int64_t r, int64_t k) {
+    std::vector<float> scratch(cols > 0 ? cols : 1);
+    xentRows(x + r * cols, labels + r, loss + r, scratch.data(), k, cols);
+  });
   return info.Env().Undefined();
 }
 
 // softmaxXentGrad(logits, labels, dy, dx, rows, cols)
 Napi::Value SoftmaxXentGrad(const Napi::CallbackInfo& info) {
   const int64_t rows = num(info, 4), cols = num(info, 5), n = rows * cols;
-  xentGradRows(f32(info, 0, n), i32(info, 1, rows), f32(info, 2, rows), f32(info, 3, n), rows, cols);
+  const float* x = f32(info, 0, n);
+  const int32_t* labels = i32(info, 1, rows);
+  const float* dy = f32(info, 2, rows);
+  float* dx = f32(info, 3, n);
+  byRows(rows, cols, [&](int64_t r, int64_t k) { xentGradRows(x + r * cols, labels + r, dy + r, dx + r * cols, k, cols); });
   return info.Env().Undefined();
 }
 }  // namespace
