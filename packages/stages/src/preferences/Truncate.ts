@@ -46,7 +46,23 @@ export const truncatePairs = (pairs: ReadonlyArray<PreferencePair>, options: Tru
 /** Keeps the start of a text: its first `budget` tokens. */
 export const truncateResponse = (text: string, budget: number, codec: Codec): { text: string; truncated: boolean } => {
   const ids = codec.encode(text)
-  return ids.length <= budget ? { text, truncated: false } : { text: codec.decode(ids.slice(0, budget)), truncated: true }
+  return ids.length <= budget ? { text, truncated: false } : { text: decodeWithin(text, ids, budget, codec, "start"), truncated: true }
+}
+
+/**
+ * The longest start (or end) of `text` within the first (or last) `budget` tokens of its `ids`
+ * that re-encodes within `budget`. A cut inside a multi-byte character (a byte-level tokenizer on
+ * Chinese text) decodes to U+FFFD, which is not the writer's text and may re-encode to more
+ * tokens than the bytes it replaced, so the cut moves back token by token until it decodes to a
+ * true prefix (or suffix) of the text.
+ */
+const decodeWithin = (text: string, ids: ReadonlyArray<number>, budget: number, codec: Codec, keep: "start" | "end"): string => {
+  for (let k = budget; k > 0; k--) {
+    const part = codec.decode(keep === "start" ? ids.slice(0, k) : ids.slice(ids.length - k))
+    const inText = keep === "start" ? text.startsWith(part) : text.endsWith(part)
+    if (inText && codec.encode(part).length <= budget) return part
+  }
+  return ""
 }
 
 /** Keeps the end of a conversation within `budget` tokens of content: latest turns whole, then the tail of one more. */
@@ -61,7 +77,8 @@ export const truncatePrompt = (prompt: ReadonlyArray<ChatTurn>, budget: number, 
       left -= ids.length
       continue
     }
-    if (left > 0) kept.unshift({ role: turn.role, content: codec.decode(ids.slice(ids.length - left)) })
+    const tail = left > 0 ? decodeWithin(turn.content, ids, left, codec, "end") : ""
+    if (tail !== "") kept.unshift({ role: turn.role, content: tail })
     return { turns: kept, truncated: true }
   }
   return { turns: kept, truncated: false }
