@@ -2,7 +2,7 @@
 import { existsSync } from "node:fs"
 import { resolve } from "node:path"
 import type { AnyStage, Stage, Tables } from "@rlhf/core"
-import { Progress, StageInfo } from "@rlhf/core"
+import { Progress, StageInfo, Table } from "@rlhf/core"
 import { Cause, Effect, Exit, Layer, Schema } from "effect"
 
 /** The repository root, from this file's place in packages/stages/test/data. */
@@ -27,9 +27,19 @@ const services = (cwd: string, node: string) => Layer.mergeAll(Progress.silent, 
 const effectOf = <S extends AnyStage>(stage: S, inputs: Inputs<S>, params: unknown, cwd: string) =>
   stage.run({ inputs, params: Schema.decodeUnknownSync(stage.params)(params) }).pipe(Effect.provide(services(cwd, "node")))
 
-/** Runs a stage with params decoded by its schema (defaults filled), resolving paths against `cwd`. */
-export const runStage = <S extends AnyStage>(stage: S, inputs: Inputs<S>, params: unknown = {}, cwd = repoRoot): Promise<Outputs<S>> =>
-  Effect.runPromise(effectOf(stage, inputs, params, cwd)) as Promise<Outputs<S>>
+/**
+ * Runs a stage with params decoded by its schema (defaults filled), resolving paths against
+ * `cwd`; like the runner, checks that every output survives Arrow IPC against its declared schema.
+ */
+export const runStage = async <S extends AnyStage>(stage: S, inputs: Inputs<S>, params: unknown = {}, cwd = repoRoot): Promise<Outputs<S>> => {
+  const outputs = (await Effect.runPromise(effectOf(stage, inputs, params, cwd))) as Record<string, Table.Table>
+  for (const [name, schema] of Object.entries(stage.outputs as Record<string, Table.Table["rowSchema"]>)) {
+    const table = outputs[name]
+    if (table === undefined) throw new Error(`stage ${stage.name} returned no output '${name}'`)
+    Effect.runSync(Table.fromIPC(schema, Table.toIPC(table), name))
+  }
+  return outputs as Outputs<S>
+}
 
 /** Runs a stage that must fail, and returns its error (a typed failure, not a defect). */
 export const stageError = async <S extends AnyStage>(stage: S, inputs: Inputs<S>, params: unknown = {}, cwd = repoRoot): Promise<unknown> => {
