@@ -3,11 +3,12 @@ export type Pooled = Float32Array | Int32Array | Uint8Array
 
 type Kind = "f32" | "i32" | "u8"
 
-// Large buffers are allocated in size classes (four per power of two, at most
-// 25% slack) and handed out as exact-length views, so shapes that grow a little
-// each call (a KV cache during generation) still reuse buffers: on this kind of
-// VM first-touching fresh memory costs ~9 ms per MiB in page faults.
-const CLASS_MIN = 16384
+// Buffers of 1024+ elements are allocated in size classes (four per power of
+// two, at most 25% slack) and handed out as exact-length views, so shapes that
+// grow a little each call (KV cache and attention rows during generation) still
+// reuse buffers: on this kind of VM first-touching fresh memory costs ~9 ms per
+// MiB in page faults.
+const CLASS_MIN = 1024
 
 /** Allocation size for a request of `n` elements. */
 export const sizeClass = (n: number): number => {
@@ -125,12 +126,12 @@ export class BufferPool {
     let key = `${kind}${capacity}`
     let list = this.free.get(key)
     if (list === undefined && capacity >= CLASS_MIN) {
-      // Best fit among free buffers up to 4x larger: first-touching fresh memory
-      // costs far more than the unused tail of a recycled buffer.
-      let best = Infinity
-      for (const [k, l] of this.free) {
-        const c = Number(k.slice(kind.length))
-        if (k.startsWith(kind) && c > capacity && c <= 4 * capacity && c < best) (best = c), (key = k), (list = l)
+      // Best fit among free buffers of the next classes up to 4x larger (at
+      // most eight lookups): first-touching fresh memory costs far more than
+      // the unused tail of a recycled buffer.
+      for (let c = sizeClass(capacity + 1); c <= 4 * capacity && list === undefined; c = sizeClass(c + 1)) {
+        key = `${kind}${c}`
+        list = this.free.get(key)
       }
     }
     let array = list?.pop()
