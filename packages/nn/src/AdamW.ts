@@ -28,15 +28,12 @@ export interface Optimizer {
   readonly v: Map<string, tf.Variable>
 }
 
-let counter = 0
-const zeroVar = (p: tf.Variable, kind: string, id: number, name: string) =>
-  tf.tidy(() => tf.variable(tf.zerosLike(p), false, `adamw${id}/${kind}/${name}`))
+const zeroVar = (p: tf.Variable) => tf.tidy(() => tf.variable(tf.zerosLike(p), false))
 
 /** A fresh optimiser for these parameters. */
 export const make = (params: ReadonlyMap<string, tf.Variable>, config: Partial<Config> = {}): Optimizer => {
-  const id = counter++
   const m = new Map<string, tf.Variable>(), v = new Map<string, tf.Variable>()
-  for (const [name, p] of params) m.set(name, zeroVar(p, "m", id, name)), v.set(name, zeroVar(p, "v", id, name))
+  for (const [name, p] of params) m.set(name, zeroVar(p)), v.set(name, zeroVar(p))
   return { config: { ...defaults, ...config }, step: 0, m, v }
 }
 

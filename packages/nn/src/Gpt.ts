@@ -85,18 +85,15 @@ const initValues = (name: string, shape: number[], c: Config, seed: number): Flo
   return out
 }
 
-let modelCounter = 0
-
 /** A freshly initialised model; the same seed gives the same weights. */
 export const init = (config: Config, options: { seed?: number; head?: Head } = {}): Model => {
   validate(config)
   const head = options.head ?? "lm"
-  const id = modelCounter++
   const params = new Map<string, tf.Variable>()
   for (const [name, shape] of paramShapes(config, head)) {
     const values = initValues(name, shape, config, options.seed ?? 0)
-    // tfjs variable names are global: prefix with a per-model id.
-    params.set(name, tf.tidy(() => tf.variable(tf.tensor(values, shape, "float32"), true, `gpt${id}/${name}`)))
+    // Left to tfjs to name (names are global in the engine); the map key is the parameter name.
+    params.set(name, tf.tidy(() => tf.variable(tf.tensor(values, shape, "float32"), true)))
   }
   return { config, head, params }
 }
