@@ -64,11 +64,12 @@ const build = async () => {
     bundle: true, platform: "node", format: "esm", target: "node20", splitting: true, outdir: out,
     entryNames: "rlhf", outExtension: { ".js": ".mjs" }, metafile: true, logLevel: "error", minifyWhitespace: true, minifySyntax: true, legalComments: "none",
     // Model code (TensorFlow.js, the native addon, @rlhf/nn) runs only in worker processes, under tsx.
-    external: ["@node-rs/xxhash", "@tensorflow/*", "@rlhf/kernels", "@rlhf/nn", "esbuild"],
+    external: ["@node-rs/xxhash", "@tensorflow/*", "@rlhf/kernels", "esbuild"],
     banner: { js: "import { createRequire as __rlhfCreateRequire } from 'node:module'; const require = __rlhfCreateRequire(import.meta.url);" },
     plugins: [identity]
   })
-  const inputs = Object.keys(result.metafile.inputs).filter((f) => !f.startsWith("<stdin>") && f !== "rlhf-entry.ts").map((f) => {
+  // The launcher is an input too: a change to how bundles are built rebuilds them.
+  const inputs = [fileURLToPath(import.meta.url), ...Object.keys(result.metafile.inputs).filter((f) => !f.startsWith("<stdin>") && f !== "rlhf-entry.ts")].map((f) => {
     const abs = path.resolve(process.cwd(), f)
     const st = fs.statSync(abs)
     return [abs, st.mtimeMs, st.size]

@@ -43,13 +43,13 @@ export const fileOrTask = <F extends AnyStage, T extends AnyStage>(options: {
     outputs: file.outputs as F["outputs"],
     params,
     files: (p) => (isTask(p) ? [] : file.files?.(p) ?? []),
-    run: ({ params: p }) =>
+    run: ({ params: p }): Effect.Effect<never, unknown, never> =>
       Effect.gen(function*() {
         const chosen = isTask(p as { path?: unknown }) ? task : file
         const decoded = yield* Schema.decodeUnknownEffect(chosen.params)(pick(p as Record<string, unknown>, chosen.params))
         const out = (yield* chosen.run({ inputs: {}, params: decoded })) as Record<string, Table.Table>
         // Outputs the task stage lacks (rejects…) are empty tables of their declared schema.
         return Object.fromEntries(Object.entries(file.outputs).map(([k, schema]) => [k, out[k] ?? Table.make(schema as never, [])]))
-      })
+      }) as never
   })
 }
