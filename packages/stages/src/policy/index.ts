@@ -1,0 +1,13 @@
+/** Policy-optimisation stages: reference baseline, prompt filter, PPO (rollout, update, iteration), DPO, evaluation. */
+export * from "./ReferenceBaseline.ts"
+export * from "./PromptFilter.ts"
+export * from "./PpoInit.ts"
+export * from "./Rollout.ts"
+export * from "./PpoUpdate.ts"
+export * from "./PpoIteration.ts"
+export * from "./RmLabelPairs.ts"
+export * from "./DpoTrain.ts"
+export * from "./Eval.ts"
+export * from "./EvalRm.ts"
+export * from "./EvalSummary.ts"
+export { PolicyError } from "./PolicyError.ts"
