@@ -7,7 +7,7 @@ type I32 = Int32Array
 /** Any typed array whose element size the copy kernels support (1, 2, 4, 8 bytes). */
 export type Elems = Float32Array | Int32Array | Uint8Array
 
-/** The N-API addon's functions (see src/*.cc for the argument contracts). */
+/** The N-API addon's functions (see native/*.cc for the argument contracts). */
 export interface NativeAddon {
   matmul(a: F32, b: F32, out: F32, batch: number, batchA: number, batchB: number, m: number, n: number, k: number, transA: boolean, transB: boolean): void
   setThreads(n: number): void
@@ -43,11 +43,11 @@ export interface NativeAddon {
 /** Why the addon is or is not usable in this process. */
 export type AddonStatus = { readonly loaded: true; readonly path: string } | { readonly loaded: false; readonly reason: string }
 
-const defaultPath = fileURLToPath(new URL("../build/Release/rlhf_kernels.node", import.meta.url))
+const defaultPath = fileURLToPath(new URL("../native/build/Release/rlhf_kernels.node", import.meta.url))
 const cache = new Map<string, { addon: NativeAddon | undefined; status: AddonStatus }>()
 
 /**
- * Loads the compiled addon from build/Release (or RLHF_KERNELS_ADDON). Never
+ * Loads the compiled addon from native/build/Release (or RLHF_KERNELS_ADDON). Never
  * throws: RLHF_KERNELS_DISABLE=1, a missing file or a failed dlopen all give
  * `undefined` plus a status saying why.
  */

@@ -3,7 +3,7 @@ import type { KernelConfig, TensorInfo } from "@tensorflow/tfjs-core"
 import { alloc, bool, f32, inputList, nativeKernel, output, sizeOf, typed } from "../Kernel.ts"
 import type { KernelArgs } from "../Kernel.ts"
 
-// Op codes shared with src/elementwise.cc.
+// Op codes shared with native/elementwise.cc.
 const binaryOps: Record<string, number> = {
   [tf.Add]: 0,
   [tf.Sub]: 1,

@@ -31,7 +31,7 @@ const batchMatMul = (): KernelConfig =>
     matmul(backend, inputs["a"] as TensorInfo, inputs["b"] as TensorInfo, attrs["transposeA"] === true, attrs["transposeB"] === true)
   )
 
-// Activations of _FusedMatMul done natively (unary op codes of src/elementwise.cc).
+// Activations of _FusedMatMul done natively (unary op codes of native/elementwise.cc).
 const activations: Record<string, number | undefined> = { linear: undefined, relu: 7, sigmoid: 8, relu6: 12, elu: 13 }
 
 /** _FusedMatMul: matmul + broadcast bias + activation (prelu / leakyrelu go to the cpu kernel). */

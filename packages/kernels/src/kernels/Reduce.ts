@@ -2,7 +2,7 @@ import * as tf from "@tensorflow/tfjs-core"
 import type { KernelConfig, TensorInfo } from "@tensorflow/tfjs-core"
 import { f32, nativeKernel, output, sizeOf } from "../Kernel.ts"
 
-// Op codes shared with src/reduce.cc.
+// Op codes shared with native/reduce.cc.
 const reductions: ReadonlyArray<readonly [string, number, string]> = [
   [tf.Sum, 0, "axis"],
   [tf.Mean, 1, "axis"],
