@@ -1,6 +1,9 @@
 import * as tf from "@tensorflow/tfjs-core"
-import type { KernelConfig, TensorInfo } from "@tensorflow/tfjs-core"
-import { f32, nativeKernel, output } from "../Kernel.ts"
+import type { GradConfig, KernelConfig, TensorInfo } from "@tensorflow/tfjs-core"
+import { BACKEND, f32, nativeKernel, output } from "../Kernel.ts"
+
+/** Backward kernel of Softmax: dx = y * (dy - sum(dy * y)) along the last axis. */
+export const SoftmaxGrad = "RlhfSoftmaxGrad"
 
 /** Softmax along the last axis (the only axis tfjs supports). */
 const softmax = (): KernelConfig =>
@@ -16,5 +19,41 @@ const softmax = (): KernelConfig =>
     return output(backend, x.shape, "float32", out)
   })
 
+const softmaxGrad = (): KernelConfig =>
+  nativeKernel(SoftmaxGrad, ({ inputs, backend }) => {
+    const y = inputs["y"] as TensorInfo, dy = inputs["dy"] as TensorInfo
+    const yv = f32(backend, y), dyv = f32(backend, dy)
+    const cols = y.shape[y.shape.length - 1] ?? 0
+    if (yv === undefined || dyv === undefined || yv.length !== dyv.length || cols === 0) return undefined
+    const out = backend.pool.f32(yv.length)
+    backend.addon.softmaxGrad(yv, dyv, out, yv.length / cols, cols)
+    return output(backend, y.shape, "float32", out)
+  })
+
 /** Native softmax kernels. */
-export const softmaxKernels = (): KernelConfig[] => [softmax()]
+export const softmaxKernels = (): KernelConfig[] => [softmax(), softmaxGrad()]
+
+// tfjs' own Softmax gradient (four kernels, four passes), used on other backends.
+const stockGradient = (dy: tf.Tensor, y: tf.Tensor, dim: number): tf.Tensor => {
+  const dyTimesY = tf.mul(dy, y)
+  return tf.sub(dyTimesY, tf.mul(tf.sum(dyTimesY, [dim], true), y))
+}
+
+/**
+ * The Softmax gradient as one native pass on the native backend; on any other
+ * backend it defers to the previously registered gradient (tfjs' own), so cpu
+ * results do not change. Gradients are global in tfjs, hence the dispatch.
+ */
+export const softmaxGradient = (previous: GradConfig | undefined): GradConfig => ({
+  kernelName: tf.Softmax,
+  outputsToSave: [true],
+  gradFunc: (dy, saved, attrs) => {
+    const [y] = saved as [tf.Tensor]
+    const dim = Number(attrs["dim"] ?? -1)
+    if (tf.getBackend() === BACKEND && (dim === -1 || dim === y.rank - 1)) {
+      return { logits: () => tf.engine().runKernel(SoftmaxGrad, { y, dy: dy as tf.Tensor }, {}) as tf.Tensor }
+    }
+    if (previous !== undefined) return previous.gradFunc(dy, saved, attrs)
+    return { logits: () => stockGradient(dy as tf.Tensor, y, dim === -1 ? y.rank - 1 : dim) }
+  }
+})
