@@ -16,9 +16,8 @@
  * Defaults are sized for a 2-core CPU with the native kernels (about 10–15 minutes in all).
  */
 import * as path from "node:path"
-import { Pipeline, Stage, Table } from "@rlhf/core"
+import { Pipeline } from "@rlhf/core"
 import { Dedupe } from "@rlhf/stages/data/Dedupe"
-import { LengthBalance } from "@rlhf/stages/data/LengthBalance"
 import { Preferences } from "@rlhf/stages/data/Preferences"
 import { Split } from "@rlhf/stages/data/Split"
 import { TextCorpus } from "@rlhf/stages/data/TextCorpus"
@@ -27,98 +26,13 @@ import { RmEval } from "@rlhf/stages/model/RmEval"
 import { RmTrain } from "@rlhf/stages/model/RmTrain"
 import { Sft } from "@rlhf/stages/model/Sft"
 import { TokenizerTrain } from "@rlhf/stages/model/TokenizerTrain"
-import { metricsTable, MetricRow } from "@rlhf/stages/schemas/MetricRow"
-import { PreferenceRow } from "@rlhf/stages/schemas/PreferenceRow"
-import { SftRow } from "@rlhf/stages/schemas/SftRow"
-import { TextRow } from "@rlhf/stages/schemas/TextRow"
-import { TokenizerRow } from "@rlhf/stages/schemas/TokenizerRow"
-import { Effect, Schema } from "effect"
+import { Schema } from "effect"
+import { ChosenAsSft } from "./reward-model/ChosenAsSft.ts"
+import { CorpusMix } from "./reward-model/CorpusMix.ts"
+import { LengthBalancePerSource } from "./reward-model/LengthBalancePerSource.ts"
 
 /** A shared data file, as a path relative to the directory the CLI runs from (the repo root). */
 const shared = (file: string) => path.relative(process.cwd(), path.join(import.meta.dirname, "../../shared/data", file))
-
-/** The text of a conversation (prompt turns, then a response), as the model reads dialogue. */
-const dialogue = (prompt: ReadonlyArray<{ role: string; content: string }>, response: string) =>
-  [...prompt.map((t) => `${t.role === "user" ? "User" : t.role === "assistant" ? "Assistant" : "System"}: ${t.content}`), `Assistant: ${response}`].join("\n\n")
-
-/**
- * The pretraining corpus: the plain-text corpus followed by the dialogues of the preference pairs
- * (each prompt with its chosen and with its rejected response, each distinct text once). No labels
- * enter: both responses are there, as plain text.
- */
-const CorpusMix = Stage.make({
-  name: "corpus-mix",
-  version: "1",
-  description: "plain-text documents plus the dialogues of preference pairs, as one corpus",
-  inputs: { texts: TextRow, pairs: PreferenceRow },
-  outputs: { texts: TextRow },
-  params: Schema.Struct({}),
-  run: ({ inputs }) =>
-    Effect.sync(() => {
-      const seen = new Set<string>()
-      const out = [...Table.columnValues(inputs.texts, "text")]
-      for (const pair of Table.toRows(inputs.pairs)) {
-        for (const response of [pair.chosen, pair.rejected]) {
-          const text = dialogue(pair.prompt, response)
-          if (!seen.has(text)) seen.add(text), out.push(text)
-        }
-      }
-      return { texts: Table.fromColumns(TextRow, { text: out }) }
-    })
-})
-
-/** SFT demonstrations: the chosen response of each preference pair, each (prompt, response) once. */
-const ChosenAsSft = Stage.make({
-  name: "chosen-as-sft",
-  version: "1",
-  description: "the chosen responses of preference pairs as SFT demonstrations",
-  inputs: { pairs: PreferenceRow },
-  outputs: { examples: SftRow },
-  params: Schema.Struct({}),
-  run: ({ inputs }) =>
-    Effect.sync(() => {
-      const seen = new Set<string>()
-      const rows: Array<typeof SftRow.Type> = []
-      for (const pair of Table.toRows(inputs.pairs)) {
-        const key = JSON.stringify([pair.prompt, pair.chosen])
-        if (seen.has(key)) continue // Open-Assistant: the best reply is "chosen" against each lower rank
-        seen.add(key)
-        rows.push({ prompt: pair.prompt, response: pair.chosen, source: pair.source })
-      }
-      return { examples: Table.make(SftRow, rows, "examples") }
-    })
-})
-
-/**
- * The length-balance stage applied to each source separately (same params), its pairs
- * concatenated in source order and its metric groups prefixed with the source. Balancing the
- * pooled pairs equalises "longer wins" over all sources together, and the sources lean opposite
- * ways (hh-rlhf harmless: the longer answer wins 44% of the time; Open-Assistant: 71%), so the
- * pooled result still lets length predict the label within each source — and a reward model then
- * learns length per source. Balanced per source, length predicts nothing within any of them.
- */
-const LengthBalancePerSource = Stage.make({
-  name: "length-balance-per-source",
-  version: "1",
-  description: "bucket-based length balancing within each source",
-  inputs: { pairs: PreferenceRow, tokenizer: TokenizerRow },
-  outputs: { pairs: PreferenceRow, metrics: MetricRow },
-  params: LengthBalance.params,
-  run: ({ inputs, params }) =>
-    Effect.gen(function*() {
-      const rows = Table.toRows(inputs.pairs)
-      const sources = [...new Set(rows.map((r) => r.source))].sort()
-      const kept: Array<typeof PreferenceRow.Type> = []
-      const metrics: Array<typeof MetricRow.Type> = []
-      for (const source of sources) {
-        const pairs = Table.make(PreferenceRow, rows.filter((r) => r.source === source), "pairs")
-        const out = yield* LengthBalance.run({ inputs: { pairs, tokenizer: inputs.tokenizer }, params })
-        kept.push(...Table.toRows(out.pairs))
-        metrics.push(...Table.toRows(out.metrics).map((m) => ({ ...m, group: m.group === null ? source : `${source}/${m.group}` })))
-      }
-      return { pairs: Table.make(PreferenceRow, kept, "pairs"), metrics: metricsTable(metrics) }
-    })
-})
 
 const preferenceFiles = [shared("preferences/hh-rlhf-harmless.jsonl.gz"), shared("preferences/oasst-en-trees.jsonl")]
 
@@ -157,7 +71,7 @@ export default Pipeline.make("reward-model", (p) => {
   const split = p.add("split", Split, { inputs: { pairs: balanced.out.pairs }, params: splitParams })
   const rm = p.add("rm-train", RmTrain, {
     inputs: { pairs: split.out.train, tokenizer: tokenizer.out.tokenizer, init: sft.out.weights },
-    params: { epochs: 2, batchSize: 16, lr: 1e-4, warmupSteps: 20, scorePrior: 0.01, evalEvery: 25 }
+    params: { epochs: 2, batchSize: 16, lr: 1e-4, warmupSteps: 20, scorePrior: 0.01, evalEvery: 50, evalSize: 128 }
   })
   p.add("rm-eval-val", RmEval, { inputs: { pairs: split.out.validation, tokenizer: tokenizer.out.tokenizer, weights: rm.out.weights } })
   const heldout = p.add("heldout", Preferences, { params: { path: shared("preferences/dpo-en-demo.json") } })

@@ -76,11 +76,13 @@ export const chatglmRlhf = (p: Builder, sources: Sources, defaults: Defaults, ju
   const init = p.add("ppo-init", PpoInit, { inputs: { init: rm }, ...params(defaults, "ppo-init") })
   const policy = p.group("ppo", (g) => {
     const iterations = g.param("iterations", Schema.Int, 4)
-    const shared = {
-      ...(defaults["ppo"] ?? {}),
-      ptxCoef: g.param("ptxCoef", Schema.Number, Number(defaults["ppo"]?.["ptxCoef"] ?? 0.5)),
-      useBaseline: g.param("useBaseline", Schema.Boolean, true),
-      seed: g.param("seed", Schema.Int, 0)
+    // Every param of ppo-iteration can be set for all iterations at once: `--set ppo.ptxCoef=0`.
+    const fields = (PpoIteration.params as unknown as Schema.Struct<Schema.Struct.Fields>).fields
+    const shared: Record<string, unknown> = { ptxCoef: 0.5, ...(defaults["ppo"] ?? {}) }
+    for (const [name, schema] of Object.entries(fields)) {
+      if (name === "iteration") continue
+      const value = g.param(name, schema as Schema.Top, shared[name] as never)
+      if (value !== undefined) shared[name] = value
     }
     let s = { policy: sft.out.weights, critic: init.out.critic, policyOptimizer: init.out.policyOptimizer, criticOptimizer: init.out.criticOptimizer, state: init.out.state }
     for (let i = 1; i <= iterations; i++) {

@@ -37,22 +37,42 @@ export const fileParts = (node: Pipeline.ResolvedNode, cwd: string): Record<stri
   return out
 }
 
-/** Every part of a node's key but its inputs, which are known only once upstream nodes have run. */
-export const staticParts = (node: Pipeline.ResolvedNode, cwd: string, seed: number): Omit<KeyParts, "inputs"> => ({
+/**
+ * Every part of a node's key but its inputs, which are known only once upstream nodes have run.
+ * Pass one `fingerprint` (CodeFingerprint.fingerprinter()) for all the nodes of a plan or run, so
+ * that the nodes of one stage share one walk of its files.
+ */
+export const staticParts = (
+  node: Pipeline.ResolvedNode,
+  cwd: string,
+  seed: number,
+  fingerprint: CodeFingerprint.Fingerprinter = CodeFingerprint.codeFingerprint
+): Omit<KeyParts, "inputs"> => ({
   stage: node.stage.name,
   version: node.stage.version,
-  code: CodeFingerprint.codeFingerprint(node.stage.module),
+  code: fingerprint(node.stage.module),
   params: JSON.parse(canonicalJson(node.params ?? {})),
   files: fileParts(node, cwd),
   seed
 })
+
+// A fingerprinter hands the nodes of a stage one frozen object: hash it once.
+const codeHashes = new WeakMap<object, string>()
+
+const codeHash = (code: Readonly<Record<string, string>>): string => {
+  const hit = codeHashes.get(code)
+  if (hit !== undefined) return hit
+  const hash = hashString(canonicalJson(code))
+  if (Object.isFrozen(code)) codeHashes.set(code, hash)
+  return hash
+}
 
 /** The key of a set of parts. */
 export const keyOf = (parts: KeyParts): string =>
   hashParts([
     ["stage", parts.stage],
     ["version", parts.version],
-    ["code", hashString(canonicalJson(parts.code))],
+    ["code", codeHash(parts.code)],
     ["params", canonicalJson(parts.params)],
     ["inputs", canonicalJson(parts.inputs)],
     ["files", canonicalJson(parts.files)],

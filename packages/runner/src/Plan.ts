@@ -3,6 +3,7 @@
  */
 import type { Pipeline } from "@rlhf/core"
 import * as CacheKey from "./CacheKey.ts"
+import { fingerprinter } from "./CodeFingerprint.ts"
 import type { KeyParts, Store } from "./Store.ts"
 import { why } from "./Why.ts"
 
@@ -20,11 +21,13 @@ export interface PlanNode {
 export const plan = (resolved: Pipeline.Resolved, store: Store, options: { readonly cwd: string; readonly seed: number; readonly force?: ReadonlyArray<string> }): PlanNode[] => {
   const outputs = new Map<string, Record<string, string>>()
   const forced = new Set(options.force ?? [])
+  const fingerprint = fingerprinter()
+  const records = store.nodeLookup(resolved.name)
   return resolved.nodes.map((node): PlanNode => {
-    const record = store.getNode(resolved.name, node.id)
+    const record = records(node.id)
     let partial: Omit<KeyParts, "inputs">
     try {
-      partial = CacheKey.staticParts(node, options.cwd, options.seed)
+      partial = CacheKey.staticParts(node, options.cwd, options.seed, fingerprint)
     } catch (e) {
       return { id: node.id, stage: node.stage.name, status: "stale", key: null, reasons: [(e as Error).message] }
     }

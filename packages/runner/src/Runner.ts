@@ -8,6 +8,7 @@ import * as path from "node:path"
 import { Pipeline, Stage } from "@rlhf/core"
 import { Deferred, Effect, Schedule } from "effect"
 import * as CacheKey from "./CacheKey.ts"
+import { type Fingerprinter, fingerprinter } from "./CodeFingerprint.ts"
 import { executeStage, type ExecuteResult } from "./ExecuteStage.ts"
 import * as Lock from "./Lock.ts"
 import type { NodeOutcome, Reporter } from "./Reporter.ts"
@@ -80,7 +81,7 @@ export const run = (options: RunOptions) =>
     const workers = new WorkerPool()
     const done = new Map(resolved.nodes.map((n) => [n.id, Deferred.makeUnsafe<Done>()]))
     const outcomes = new Map<string, NodeOutcome>()
-    const ctx: NodeContext = { options, resolved, pool, workers, forced }
+    const ctx: NodeContext = { options, resolved, pool, workers, forced, fingerprint: fingerprinter() }
     const runOne = (node: Pipeline.ResolvedNode) =>
       Effect.gen(function*() {
         const start = Date.now()
@@ -123,13 +124,15 @@ interface NodeContext {
   readonly pool: ResourcePool
   readonly workers: WorkerPool
   readonly forced: ReadonlySet<string>
+  /** One per run: the nodes of a stage share one walk of its files. */
+  readonly fingerprint: Fingerprinter
 }
 
 const computeNode = (ctx: NodeContext, node: Pipeline.ResolvedNode, inputs: Record<string, string>) =>
   Effect.gen(function*() {
     const { options } = ctx
     const { store, reporter } = options
-    const parts: KeyParts = { ...(yield* Effect.try({ try: () => CacheKey.staticParts(node, options.cwd, options.seed), catch: (e) => e as Error })), inputs }
+    const parts: KeyParts = { ...(yield* Effect.try({ try: () => CacheKey.staticParts(node, options.cwd, options.seed, ctx.fingerprint), catch: (e) => e as Error })), inputs }
     const key = CacheKey.keyOf(parts)
     const policy = node.stage.cache ?? "default"
     const useCache = policy === "default" && !ctx.forced.has(node.id)
@@ -194,7 +197,7 @@ const execute = (ctx: NodeContext, node: Pipeline.ResolvedNode, inputs: Record<s
   }
   const timeoutMs = node.timeoutMs
   const once: Effect.Effect<ExecuteResult, Error> = node.stage.isolate === true
-    ? ctx.workers.run({ pipeline: options.pipelineFile, sets: options.sets, storeDir: options.store.dir, request }, {
+    ? ctx.workers.run({ pipeline: options.pipelineFile, sets: options.sets, storeDir: options.store.dir, params: node.params, request }, {
       device, timeoutMs, onProgress: hooks.progress, onLog: hooks.log
     }).pipe(Effect.mapError((e) => new Error(`stage '${node.stage.name}' (node '${node.id}') failed: ${e.message}`)))
     : executeStage(node, request, options.store, hooks).pipe(

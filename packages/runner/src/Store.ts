@@ -174,6 +174,20 @@ export class Store {
     }
   }
 
+  /**
+   * Reads the node records of a pipeline from one listing of its directory: a node with no record
+   * costs a set lookup instead of a failing file read (plans of thousands of nodes).
+   */
+  nodeLookup(pipeline: string): (node: string) => NodeRecord | undefined {
+    let names: ReadonlySet<string>
+    try {
+      names = new Set(fs.readdirSync(path.dirname(this.nodePath(pipeline, "_"))))
+    } catch {
+      names = new Set()
+    }
+    return (node) => (names.has(path.basename(this.nodePath(pipeline, node))) ? this.getNode(pipeline, node) : undefined)
+  }
+
   putNode(pipeline: string, node: string, record: NodeRecord) {
     writeAtomic(this.nodePath(pipeline, node), JSON.stringify(record))
   }

@@ -26,7 +26,8 @@ const run = async (m: RunMessage) => {
     const pipeline = await resolve(m.pipeline, m.sets)
     const node = pipeline.byId.get(m.request.node)
     if (node === undefined) throw new Error(`node '${m.request.node}' is not in ${m.pipeline}`)
-    const exit = await Effect.runPromiseExit(executeStage(node, m.request, new Store(m.storeDir), {
+    // Params come from the runner, so an edit of the pipeline file mid-run cannot run other params under this key.
+    const exit = await Effect.runPromiseExit(executeStage({ ...node, params: m.params }, m.request, new Store(m.storeDir), {
       progress: (update) => send({ type: "progress", id: m.id, update }),
       log: (line) => send({ type: "log", id: m.id, line })
     }))

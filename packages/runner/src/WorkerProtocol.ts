@@ -14,6 +14,8 @@ export interface RunMessage {
   readonly pipeline: string
   readonly sets: ReadonlyArray<string>
   readonly storeDir: string
+  /** The node's params as the runner resolved and keyed them: the worker runs with exactly these. */
+  readonly params: unknown
   readonly request: ExecuteRequest
 }
 

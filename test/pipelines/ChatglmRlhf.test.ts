@@ -1,0 +1,99 @@
+/**
+ * The reference pipeline end to end, on the built-in default task: one full run into one store
+ * (the store is the shared "global setup": every comparison below reruns only what it changes).
+ * Bounds are set so that a broken RM, PPO, baseline or PTX misses them; seeds are fixed.
+ */
+import { spawnSync } from "node:child_process"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { beforeAll, describe, expect, it } from "vitest"
+
+const repoRoot = path.resolve(import.meta.dirname, "../..")
+const bin = path.join(repoRoot, "packages/runner/bin/rlhf.mjs")
+const store = path.join(repoRoot, "test/.tmp/chatglm-store")
+const pipeline = "pipelines/chatglm-rlhf.ts"
+const MINUTE = 60_000
+
+const rlhf = (args: ReadonlyArray<string>) => {
+  const r = spawnSync(process.execPath, [bin, ...args, "--store", store], { cwd: repoRoot, encoding: "utf8", timeout: 60 * MINUTE, maxBuffer: 64 << 20 })
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr }
+}
+
+const run = (sets: ReadonlyArray<string> = []) => {
+  const r = rlhf(["run", pipeline, ...sets.flatMap((s) => ["--set", s]), "--json"])
+  if (r.code !== 0) throw new Error(`rlhf run ${sets.join(" ")} failed:\n${r.stdout}\n${r.stderr.slice(-4000)}`)
+  const summary = JSON.parse(r.stdout.trim().split("\n").at(-1)!) as { stages: Array<{ id: string; status: string }> }
+  return Object.fromEntries(summary.stages.map((s) => [s.id, s.status]))
+}
+
+const show = <T>(node: string, sets: ReadonlyArray<string> = []): T[] => {
+  const r = rlhf(["show", pipeline, node, ...sets.flatMap((s) => ["--set", s]), "--format", "jsonl", "--limit", "100000"])
+  if (r.code !== 0) throw new Error(`rlhf show ${node} failed: ${r.stderr}`)
+  return r.stdout.trim().split("\n").filter((l) => l !== "").map((l) => JSON.parse(l) as T)
+}
+
+interface Summary { win: number; tie: number; loss: number; moreWins: number; policyPerplexity: number; baselinePerplexity: number }
+interface Metric { name: string; value: number; step: number | null; group: string | null }
+
+const summary = (prefix = "", sets: ReadonlyArray<string> = []) => show<Summary>(`${prefix}eval-summary`, sets)[0]!
+const forgetting = (s: Summary) => s.policyPerplexity / s.baselinePerplexity
+
+describe("pipelines/chatglm-rlhf.ts on the built-in task", () => {
+  let first: Record<string, string>
+  beforeAll(() => {
+    fs.mkdirSync(store, { recursive: true })
+    first = run()
+  }, 60 * MINUTE)
+
+  it("runs every stage of the practice, with the eval nodes named as documented", () => {
+    for (const id of ["corpus", "sft-data", "preferences", "rl-prompts", "eval-prompts", "tokenizer", "pretrain", "sft", "dedupe", "length-balance", "split", "rm-train", "rm-eval", "reference-baseline", "prompt-filter", "ppo-init", "ppo/1/iteration", "eval", "eval-summary", "dpo", "dpo-eval", "dpo-eval-summary"]) {
+      expect(["ran", "cached"]).toContain(first[id])
+    }
+    // A second run is all cached.
+    expect(new Set(Object.values(run()))).toEqual(new Set(["cached"]))
+  })
+
+  it("the reward model is accurate on held-out pairs, and beats the length-only baseline", () => {
+    const overall = show<{ source: string; accuracy: number; accuracyLo: number; lengthBaselineAccuracy: number }>("rm-eval").find((r) => r.source === "all" || r.source === "overall")!
+    expect(overall.accuracy).toBeGreaterThan(0.8)
+    expect(overall.accuracyLo).toBeGreaterThan(overall.lengthBaselineAccuracy)
+  })
+
+  it("PPO raises the mean reward over iterations while the KL stays bounded", () => {
+    const metrics = [1, 2, 3, 4].flatMap((i) => show<Metric>(`ppo/${i}/iteration.metrics`))
+    const series = (name: string) => metrics.filter((m) => m.name === name).sort((a, b) => a.step! - b.step!).map((m) => m.value)
+    const reward = series("reward_mean")
+    const kl = series("kl")
+    const head = reward.slice(0, 3).reduce((a, b) => a + b, 0) / 3
+    const tail = reward.slice(-3).reduce((a, b) => a + b, 0) / 3
+    expect(tail).toBeGreaterThan(head + 0.1)
+    expect(Math.max(...kl)).toBeLessThan(10)
+  })
+
+  it("the RLHF policy beats SFT by a clear margin (the paper's ≈15 more wins)", () => {
+    const s = summary()
+    expect(s.moreWins).toBeGreaterThanOrEqual(15)
+    expect(s.win).toBeGreaterThan(s.loss)
+  })
+
+  it("with PTX on, SFT perplexity rises less than with it off, for two seeds", () => {
+    for (const seed of [0, 1]) {
+      const on = [`ppo.seed=${seed}`]
+      const off = [`ppo.seed=${seed}`, "ppo.ptxCoef=0"]
+      const statuses = run(off)
+      // Only PPO and what reads its policy reran.
+      expect(statuses["rm-train"]).toBe("cached")
+      expect(statuses["dpo"]).toBe("cached")
+      if (seed !== 0) run(on)
+      expect(forgetting(summary("", on))).toBeLessThan(forgetting(summary("", off)))
+    }
+  })
+
+  it("turning the reference baseline off reruns only PPO and its evaluation", () => {
+    const statuses = run(["ppo.useBaseline=false"])
+    expect(statuses["reference-baseline"]).toBe("cached")
+    expect(statuses["sft"]).toBe("cached")
+    expect(statuses["ppo/1/iteration"]).toBe("ran")
+    expect(summary("", ["ppo.useBaseline=false"]).moreWins).toBeTypeOf("number")
+  })
+})
