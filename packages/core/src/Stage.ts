@@ -71,7 +71,7 @@ export interface StageSpec<I extends Ports, O extends Ports, P extends Schema.To
   /** Run in a pooled worker process (model stages): a crash or hang fails only this stage. */
   readonly isolate?: boolean
   readonly cache?: CachePolicy
-  /** Files the stage reads (resolved against the pipeline's directory); their content is part of the key. */
+  /** Files the stage reads (resolved against the working directory, `StageInfo.cwd`); their content is part of the key. */
   readonly files?: (params: P["Type"]) => ReadonlyArray<string>
   /** Extra attempts after a failure (default 0). */
   readonly retries?: number
