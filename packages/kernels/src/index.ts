@@ -17,13 +17,13 @@ import { gatherKernels } from "./kernels/Gather.ts"
 import { layoutKernels } from "./kernels/Layout.ts"
 import { matMulKernels } from "./kernels/MatMul.ts"
 import { reduceKernels } from "./kernels/Reduce.ts"
-import { softmaxGradient, softmaxKernels } from "./kernels/Softmax.ts"
+import { logSoftmaxGradient, softmaxGradient, softmaxKernels } from "./kernels/Softmax.ts"
 import { NativeBackend } from "./NativeBackend.ts"
 
 export { BACKEND, pathCounts, resetPathCounts } from "./Kernel.ts"
 export type { PathCounts } from "./Kernel.ts"
 export { Gelu, GeluGrad, LayerNorm, LayerNormGrad, SoftmaxCrossEntropy, SoftmaxCrossEntropyGrad } from "./kernels/Fused.ts"
-export { SoftmaxGrad } from "./kernels/Softmax.ts"
+export { LogSoftmax, LogSoftmaxGrad, SoftmaxGrad } from "./kernels/Softmax.ts"
 export type { AddonStatus } from "./Addon.ts"
 export type { PoolStats } from "./BufferPool.ts"
 
@@ -101,6 +101,7 @@ export const registerNativeBackend = async (options: NativeOptions = {}): Promis
     tf.registerKernel(config)
   }
   for (const grad of fusedGradients()) tf.registerGradient(grad)
+  tf.registerGradient(logSoftmaxGradient())
   tf.registerGradient(softmaxGradient(tf.getGradient(tf.Softmax)))
   return true
 }

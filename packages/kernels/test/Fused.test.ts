@@ -1,6 +1,6 @@
 import * as tf from "@tensorflow/tfjs-core"
 import { beforeAll, describe, expect, it } from "vitest"
-import { Gelu, LayerNorm, SoftmaxCrossEntropy } from "../src/index.ts"
+import { Gelu, LayerNorm, LogSoftmax, SoftmaxCrossEntropy } from "../src/index.ts"
 import { ensureNative, expectNativePath, ints, on, rand, relErr } from "./compare.ts"
 
 // Fused kernel (native) vs the composite formula (stock kernels on cpu), float32.
@@ -80,6 +80,17 @@ describe("RlhfGelu", () => {
       return [gelu(x), tf.grad((a: tf.Tensor) => tf.sum(tf.mul(gelu(a), w)))(x)]
     }
     await expectNativePath(Gelu, () => expectFusedParity(f, [TOL_FWD, TOL_GRAD]))
+  })
+})
+
+describe("RlhfLogSoftmax", () => {
+  it("forward and gradient match tf.logSoftmax (composite) on cpu", async () => {
+    const f = () => {
+      const x = rand([37, 65], 20, -6, 6), w = rand([37, 65], 21)
+      const op = (a: tf.Tensor) => (tf.getBackend() === "native" ? (tf.engine().runKernel(LogSoftmax, { logits: a }, {}) as tf.Tensor) : tf.logSoftmax(a))
+      return [op(x), tf.grad((a: tf.Tensor) => tf.sum(tf.mul(op(a), w)))(x)]
+    }
+    await expectNativePath(LogSoftmax, () => expectFusedParity(f, [TOL_FWD, TOL_GRAD]))
   })
 })
 

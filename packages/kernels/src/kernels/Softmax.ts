@@ -1,9 +1,17 @@
 import * as tf from "@tensorflow/tfjs-core"
 import type { GradConfig, KernelConfig, TensorInfo } from "@tensorflow/tfjs-core"
 import { BACKEND, f32, nativeKernel, output } from "../Kernel.ts"
+import type { NativeBackend } from "../NativeBackend.ts"
 
 /** Backward kernel of Softmax: dx = y * (dy - sum(dy * y)) along the last axis. */
 export const SoftmaxGrad = "RlhfSoftmaxGrad"
+/**
+ * Log-softmax along the last axis, {logits} -> same shape. tf.logSoftmax is a
+ * composite (no kernel), so callers reach this one through runKernel.
+ */
+export const LogSoftmax = "RlhfLogSoftmax"
+/** Backward kernel of RlhfLogSoftmax: {y: log-probabilities, dy} -> dy - exp(y) * sum(dy). */
+export const LogSoftmaxGrad = "RlhfLogSoftmaxGrad"
 
 /** Softmax along the last axis (the only axis tfjs supports). */
 const softmax = (): KernelConfig =>
@@ -30,8 +38,37 @@ const softmaxGrad = (): KernelConfig =>
     return output(backend, y.shape, "float32", out)
   })
 
+/** A last-axis row kernel of one or two same-shaped float32 inputs, output of that shape. */
+const rowKernel = (name: string, inputs: [string, string?], run: (b: NativeBackend, a: Float32Array, c: Float32Array | undefined, out: Float32Array, rows: number, cols: number) => void): KernelConfig =>
+  nativeKernel(name, ({ inputs: given, backend }) => {
+    const first = given[inputs[0]] as TensorInfo
+    const second = inputs[1] === undefined ? undefined : (given[inputs[1]] as TensorInfo)
+    const a = f32(backend, first), c = second === undefined ? undefined : f32(backend, second)
+    const cols = first.shape[first.shape.length - 1] ?? 0
+    if (a === undefined || (second !== undefined && (c === undefined || c.length !== a.length))) {
+      throw new Error(`${name}: expected float32 inputs of one shape`)
+    }
+    const out = backend.pool.f32(a.length)
+    if (cols > 0) run(backend, a, c, out, a.length / cols, cols)
+    return output(backend, first.shape, "float32", out)
+  })
+
+const logSoftmax = (): KernelConfig => rowKernel(LogSoftmax, ["logits"], (b, x, _, out, rows, cols) => b.addon.logSoftmax(x, out, rows, cols))
+const logSoftmaxGrad = (): KernelConfig =>
+  rowKernel(LogSoftmaxGrad, ["y", "dy"], (b, y, dy, out, rows, cols) => b.addon.logSoftmaxGrad(y, dy!, out, rows, cols))
+
 /** Native softmax kernels. */
-export const softmaxKernels = (): KernelConfig[] => [softmax(), softmaxGrad()]
+export const softmaxKernels = (): KernelConfig[] => [softmax(), softmaxGrad(), logSoftmax(), logSoftmaxGrad()]
+
+/** Gradient of RlhfLogSoftmax through its backward kernel. */
+export const logSoftmaxGradient = (): GradConfig => ({
+  kernelName: LogSoftmax,
+  outputsToSave: [true],
+  gradFunc: (dy, saved) => {
+    const [y] = saved as [tf.Tensor]
+    return { logits: () => tf.engine().runKernel(LogSoftmaxGrad, { y, dy: dy as tf.Tensor }, {}) as tf.Tensor }
+  }
+})
 
 // tfjs' own Softmax gradient (four kernels, four passes), used on other backends.
 const stockGradient = (dy: tf.Tensor, y: tf.Tensor, dim: number): tf.Tensor => {
