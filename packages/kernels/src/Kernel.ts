@@ -55,7 +55,7 @@ export const nativeKernel = (kernelName: string, fast: FastPath): KernelConfig =
   return { kernelName, backendName: BACKEND, kernelFunc }
 }
 
-/** The input tensors of a kernel whose inputs are passed as an array (Pack, ConcatV2, AddN). */
+/** The input tensors of a kernel whose inputs are passed as an array (Pack, Concat, AddN). */
 export const inputList = (inputs: NamedTensorInfoMap): TensorInfo[] => Object.values(inputs).filter((t): t is TensorInfo => t !== undefined)
 
 const stored = (b: NativeBackend, t: TensorInfo): unknown => b.data.get(t.dataId)?.values

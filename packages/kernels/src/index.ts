@@ -90,7 +90,7 @@ const defaultPoolBytes = (): number => {
 export const registerNativeBackend = async (options: NativeOptions = {}): Promise<boolean> => {
   const { addon } = loadAddon()
   if (addon === undefined) return false
-  if (tf.findBackendFactory(BACKEND) !== null && tf.findBackendFactory(BACKEND) !== undefined) return true
+  if (tf.findBackendFactory(BACKEND) !== null) return true
   const maxPoolBytes = options.maxPoolBytes ?? defaultPoolBytes()
   tf.registerBackend(BACKEND, () => new NativeBackend(addon, maxPoolBytes), options.priority ?? 0)
   for (const config of tf.getKernelsForBackend("cpu")) {
