@@ -2,7 +2,7 @@
  * Direct Preference Optimisation (Rafailov et al. 2023) from the SFT model: the policy starts as a
  * copy of the SFT model, which stays frozen as the reference; each step lowers
  * −log σ(β[(logπ(y_w) − logπ_ref(y_w)) − (logπ(y_l) − logπ_ref(y_l))]) on a minibatch of pairs
- * (ppo/Dpo.dpoLoss), with sequence log-probs summed over response tokens. The reference
+ * (the loss of ppo/Dpo), with sequence log-probs summed over response tokens. The reference
  * log-probs are computed once, before training.
  *
  * This module loads TensorFlow.js.
@@ -15,7 +15,7 @@ import * as Prng from "@rlhf/nn/Prng"
 import type * as Tokenizer from "@rlhf/nn/Tokenizer"
 import * as tf from "@tensorflow/tfjs-core"
 import { encodePair } from "../model/RewardScoring.ts"
-import { dpoLoss } from "../ppo/Dpo.ts"
+import { dpoLossReference } from "../ppo/Dpo.ts"
 import { metric, type MetricRow } from "../schemas/MetricRow.ts"
 import { checkedTurns, type PreferenceRow } from "../schemas/PreferenceRow.ts"
 import { logProbs } from "./Models.ts"
@@ -114,20 +114,30 @@ export const dpoTrain = (
       const batch = LogProbs.sequenceBatch([...prompts, ...prompts], [...idx.map((i) => pairs[i]!.chosen), ...idx.map((i) => pairs[i]!.rejected)], ctx)
       const refChosen = tf.tensor1d(idx.map((i) => ref.chosen[i]!)), refRejected = tf.tensor1d(idx.map((i) => ref.rejected[i]!))
       const lr = schedule(step)
-      const [loss, accuracy, margin, chosenReward, rejectedReward, , gradNorm] = optimise(policy, opt, lr, o.maxGradNorm, (report) => {
+      const result = optimise(policy, opt, lr, o.maxGradNorm, (report) => {
         const seq = tf.sum(LogProbs.tokenLogProbs(policy, batch).logProbs, 1) // [2k]: chosen then rejected
-        const out = dpoLoss({ policyChosen: tf.slice(seq, 0, k), policyRejected: tf.slice(seq, k, k), refChosen, refRejected, beta: o.beta })
-        ;[out.loss, out.accuracy, out.margin, out.chosenReward, out.rejectedReward].forEach(report)
-        return out.loss
+        report(seq)
+        // −log σ(m) written as softplus(−m): tf.logSigmoid's custom gradient reads its input after
+        // an enclosing tidy has freed it (so ppo/Dpo.dpoLoss cannot be differentiated here); the
+        // metrics come from dpoLossReference on the same log-probs.
+        const margins = tf.mul(o.beta, tf.sub(tf.sub(tf.slice(seq, 0, k), refChosen), tf.sub(tf.slice(seq, k, k), refRejected)))
+        return tf.mean(tf.softplus(tf.neg(margins))) as tf.Scalar
       })
+      const seq = result.reported[0]!
+      const m = dpoLossReference({
+        policyChosen: seq.subarray(0, k), policyRejected: seq.subarray(k, 2 * k),
+        refChosen: idx.map((i) => ref.chosen[i]!), refRejected: idx.map((i) => ref.rejected[i]!), beta: o.beta
+      })
+      const { loss, accuracy, margin, chosenReward, rejectedReward } = m
+      const gradNorm = result.gradNorm
       tf.dispose([refChosen, refRejected])
       LogProbs.disposeBatch(batch)
       metrics.push(
-        metric("loss", loss!, "train", step), metric("accuracy", accuracy!, "train", step), metric("margin", margin!, "train", step),
-        metric("chosen_reward", chosenReward!, "train", step), metric("rejected_reward", rejectedReward!, "train", step),
-        metric("grad_norm", gradNorm!, "train", step), metric("lr", lr, "train", step)
+        metric("loss", loss, "train", step), metric("accuracy", accuracy, "train", step), metric("margin", margin, "train", step),
+        metric("chosen_reward", chosenReward, "train", step), metric("rejected_reward", rejectedReward, "train", step),
+        metric("grad_norm", gradNorm, "train", step), metric("lr", lr, "train", step)
       )
-      onStep?.(step, loss!, accuracy!)
+      onStep?.(step, loss, accuracy)
     }
     // Implicit-reward accuracy on every pair after training.
     const after = sequenceLogProbs(policy, pairs, o.forwardBatchSize)

@@ -77,19 +77,27 @@ const shuffled = (n: number, rng: Prng.Prng): number[] => {
   return order
 }
 
+/** What one optimiser step reports: the loss, the gradient norm before clipping, and reported values. */
+export interface StepReport {
+  readonly loss: number
+  readonly gradNorm: number
+  /** The values of the tensors handed to `report`, in order. */
+  readonly reported: Float32Array[]
+}
+
 /**
- * One optimiser step of `model` on `loss` (global-norm clipping, AdamW; also used by DPO). `loss` may hand scalars
- * to `report`; their values come back in order, then the loss, then the gradient norm.
+ * One optimiser step of `model` on `loss` (global-norm clipping, AdamW; also used by DPO). `loss`
+ * may hand tensors (metrics) to `report`; their values come back in {@link StepReport.reported}.
  */
 export const optimise = (
   model: Gpt.Model,
   opt: AdamW.Optimizer,
   lr: number,
   maxGradNorm: number,
-  loss: (report: (x: tf.Scalar) => void) => tf.Scalar
-): number[] => {
+  loss: (report: (x: tf.Tensor) => void) => tf.Scalar
+): StepReport => {
   const names = new Map([...model.params].map(([n, v]) => [v.name, n]))
-  const reported: tf.Scalar[] = []
+  const reported: tf.Tensor[] = []
   const [value, norm] = tf.tidy(() => {
     const { value, grads } = tf.variableGrads(() => loss((x) => reported.push(tf.keep(x))), [...model.params.values()])
     const byName = new Map(Object.entries(grads).map(([vn, g]) => [names.get(vn)!, g]))
@@ -97,8 +105,8 @@ export const optimise = (
     AdamW.apply(opt, model.params, clipped.grads, lr)
     return [value, clipped.norm]
   })
-  const out = [...reported, value, norm].map((x) => x.dataSync()[0]!)
-  tf.dispose([...reported, value, norm])
+  const out = { loss: value.dataSync()[0]!, gradNorm: norm.dataSync()[0]!, reported: reported.map((x) => x.dataSync() as Float32Array) }
+  tf.dispose([...new Set([...reported, value, norm])])
   return out
 }
 
@@ -147,7 +155,7 @@ export const ppoUpdate = (
       const r = batch.responseMask.shape[1]
       const oldLogp = gather(logp, idx, r), adv = gather(advantages, idx, r), ret = gather(returns, idx, r), oldV = gather(oldValues, idx, r)
       const ptxBatch = o.ptxCoef > 0 ? ptxExamples(ptx, o.ptxBatchSize, mixSeed(seed, PTX_SALT, epoch, mb), ctx) : undefined
-      const [pg, clipFraction, approxKl, entropy, ptxLoss, , policyNorm] = optimise(s.policy, s.policyOpt, o.lr, o.maxGradNorm, (report) => {
+      const policyStep = optimise(s.policy, s.policyOpt, o.lr, o.maxGradNorm, (report) => {
         const out = LogProbs.tokenLogProbs(s.policy, batch)
         const pl = policyLoss({ logp: out.logProbs, oldLogp, advantages: adv, mask: batch.responseMask, clipEps: o.clipEps })
         const ent = maskedMeanTensor(out.entropy, batch.responseMask)
@@ -160,7 +168,7 @@ export const ppoUpdate = (
         } else report(tf.scalar(0))
         return loss as tf.Scalar
       })
-      const [vl, valueClipFraction, , criticNorm] = optimise(s.critic, s.criticOpt, o.criticLr, o.maxGradNorm, (report) => {
+      const criticStep = optimise(s.critic, s.criticOpt, o.criticLr, o.maxGradNorm, (report) => {
         const values = Gpt.scalarHead(s.critic, LogProbs.responseHidden(s.critic, batch)) // [k, r]
         const out = valueLoss({ values, oldValues: oldV, returns: ret, mask: batch.responseMask, clipRange: o.valueClip })
         ;[out.loss, out.clipFraction].forEach(report)
@@ -169,9 +177,11 @@ export const ppoUpdate = (
       tf.dispose([oldLogp, adv, ret, oldV])
       LogProbs.disposeBatch(batch)
       if (ptxBatch !== undefined) tf.dispose([ptxBatch.ids, ptxBatch.targets, ptxBatch.lossMask, ptxBatch.attentionMask])
+      const [pg, clipFraction, approxKl, entropy, ptxLoss] = policyStep.reported.map((x) => x[0]!)
+      const [vl, valueClipFraction] = criticStep.reported.map((x) => x[0]!)
       add("policy_loss", pg!), add("clip_fraction", clipFraction!), add("approx_kl", approxKl!), add("entropy", entropy!)
-      add("ptx_loss", ptxLoss!), add("policy_grad_norm", policyNorm!)
-      add("value_loss", vl!), add("value_clip_fraction", valueClipFraction!), add("critic_grad_norm", criticNorm!)
+      add("ptx_loss", ptxLoss!), add("policy_grad_norm", policyStep.gradNorm)
+      add("value_loss", vl!), add("value_clip_fraction", valueClipFraction!), add("critic_grad_norm", criticStep.gradNorm)
       onProgress?.(epoch * perEpoch + mb + 1, o.epochs * perEpoch)
     }
   }

@@ -5,6 +5,7 @@
  */
 import { Table } from "@rlhf/core"
 import * as Weights from "@rlhf/nn/Weights"
+import * as tf from "@tensorflow/tfjs-core"
 import { describe, expect, it } from "vitest"
 import { Dpo } from "../../src/policy/DpoTrain.ts"
 import { PolicyError } from "../../src/policy/PolicyError.ts"
@@ -27,7 +28,9 @@ const series = (metrics: Table.Table<typeof MetricRow>, name: string, group: str
 
 describe("dpo", () => {
   it("starts at ln 2 and learns to rank chosen over rejected", async () => {
+    const before = tf.memory().numTensors
     const out = await run(Dpo, { pairs, tokenizer, sft }, params)
+    expect(tf.memory().numTensors).toBe(before) // every tensor freed
     const loss = series(out.metrics, "loss", "train")
     expect(loss).toHaveLength(12)
     expect(loss[0]).toBeCloseTo(Math.LN2, 4) // policy = reference at step 0: every margin is 0
