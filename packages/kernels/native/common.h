@@ -77,8 +77,11 @@ inline void* bytes(const Napi::CallbackInfo& info, size_t i, int64_t needBytes, 
   return r.data;
 }
 
+/** A non-negative integer argument (sizes and counts). */
 inline int64_t num(const Napi::CallbackInfo& info, size_t i) {
-  return static_cast<int64_t>(info[i].As<Napi::Number>().DoubleValue());
+  const int64_t v = static_cast<int64_t>(info[i].As<Napi::Number>().DoubleValue());
+  if (v < 0) throw Napi::RangeError::New(info.Env(), "argument " + std::to_string(i) + " must not be negative");
+  return v;
 }
 inline double dbl(const Napi::CallbackInfo& info, size_t i) { return info[i].As<Napi::Number>().DoubleValue(); }
 inline bool flag(const Napi::CallbackInfo& info, size_t i) { return info[i].ToBoolean().Value(); }
@@ -88,7 +91,12 @@ inline Dims dims(const Napi::CallbackInfo& info, size_t i) {
   Dims out;
   out.rank = static_cast<int>(a.Length());
   if (out.rank > kMaxRank) throw Napi::RangeError::New(info.Env(), "rank above 8 is not supported natively");
-  for (int k = 0; k < out.rank; k++) out.d[k] = static_cast<int64_t>(a.Get(static_cast<uint32_t>(k)).As<Napi::Number>().DoubleValue());
+  for (int k = 0; k < out.rank; k++) {
+    out.d[k] = static_cast<int64_t>(a.Get(static_cast<uint32_t>(k)).As<Napi::Number>().DoubleValue());
+    // Shapes, axes, permutations, offsets, paddings and reps are never negative
+    // here (the TS side normalises them); a negative one would index outside buffers.
+    if (out.d[k] < 0) throw Napi::RangeError::New(info.Env(), "argument " + std::to_string(i) + " has a negative entry");
+  }
   return out;
 }
 

@@ -169,9 +169,16 @@ void checkBroadcast(const Napi::CallbackInfo& info, const Dims& a, const Dims& b
   }
 }
 
+/** An op code in [0, count). */
+int opCode(const Napi::CallbackInfo& info, int count) {
+  const int64_t op = num(info, 0);
+  if (op >= count) throw Napi::RangeError::New(info.Env(), "unknown op code " + std::to_string(op));
+  return static_cast<int>(op);
+}
+
 // binary(op, a, aShape, b, bShape, out, outShape) with float32 output.
 Napi::Value Binary(const Napi::CallbackInfo& info) {
-  const int op = static_cast<int>(num(info, 0));
+  const int op = opCode(info, kFloorDiv + 1);
   Dims as = dims(info, 2), bs = dims(info, 4), os = dims(info, 6);
   checkBroadcast(info, as, bs, os);
   const float* a = f32(info, 1, as.size());
@@ -187,7 +194,7 @@ Napi::Value Binary(const Napi::CallbackInfo& info) {
 
 // compare(op, a, aShape, b, bShape, out: Uint8Array, outShape).
 Napi::Value Compare(const Napi::CallbackInfo& info) {
-  const int op = static_cast<int>(num(info, 0));
+  const int op = opCode(info, kNotEqual + 1);
   Dims as = dims(info, 2), bs = dims(info, 4), os = dims(info, 6);
   checkBroadcast(info, as, bs, os);
   const float* a = f32(info, 1, as.size());
@@ -252,7 +259,7 @@ HOT void unary(int op, const float* x, float* o, int64_t n, float p, float q) {
 
 // unary(op, x, out, n, p, q)
 Napi::Value Unary(const Napi::CallbackInfo& info) {
-  const int op = static_cast<int>(num(info, 0));
+  const int op = opCode(info, kExpm1 + 1);
   const int64_t n = num(info, 3);
   const float* x = f32(info, 1, n);
   float* o = f32(info, 2, n);

@@ -120,6 +120,7 @@ HOT void reduceMin(const float* x, float* acc, const Plan& p) { reduceExtreme<fa
 // reduce(op, x, shape, axes, out)
 Napi::Value Reduce(const Napi::CallbackInfo& info) {
   const int op = static_cast<int>(num(info, 0));
+  if (op > kProd) throw Napi::RangeError::New(info.Env(), "reduce: unknown op code");
   Dims s = dims(info, 2), axes = dims(info, 3);
   bool red[kMaxRank] = {false};
   int64_t reduceSize = 1;
