@@ -145,7 +145,8 @@ export class BufferPool {
       array = kind === "f32" ? new Float32Array(capacity) : kind === "i32" ? new Int32Array(capacity) : new Uint8Array(capacity)
       this.owners.set(array.buffer, { array, kind, live: 0, escaped: false })
     }
-    return capacity === n ? array : array.subarray(0, n)
+    // The buffer may come from a larger class (best fit): always hand out exactly n elements.
+    return array.length === n ? array : array.subarray(0, n)
   }
 
   private ownerOf(values: unknown): Owner | undefined {
