@@ -98,7 +98,7 @@ void transposeT(const T* x, T* o, const TPlan& p) {
     if (p.inSt[d] == 1) q = d;
   }
   const int64_t nq = p.size[q], nl = p.size[last], sl = p.inSt[last], oq = p.outSt[q];
-  constexpr int64_t kTile = 32;
+  constexpr int64_t kTile = 16;  // 16 strided input rows stay within L1 associativity better than 32
   odometer(p, q, last, [&](int64_t ib, int64_t ob) {
     for (int64_t i0 = 0; i0 < nq; i0 += kTile) {
       const int64_t i1 = i0 + kTile < nq ? i0 + kTile : nq;
