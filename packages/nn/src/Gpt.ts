@@ -183,7 +183,10 @@ export const forward = (model: Model, ids: tf.Tensor2D, options: ForwardOptions 
     for (let i = 0; i < c.nLayers; i++) {
       const p = (n: string) => param(model, `h.${i}.${n}`)
       const h1 = ops.layerNorm(x, p("ln1.gamma"), p("ln1.beta"))
-      const [q, k0, v0] = tf.split(linear(h1, p("attn.w_qkv"), p("attn.b_qkv")), 3, 2) as tf.Tensor3D[]
+      // q, k, v from column blocks of the packed w_qkv: slicing the small weight is cheaper than
+      // splitting the [B, T, 3D] activation (SplitV is slow on the cpu backend).
+      const wqkv = p("attn.w_qkv"), bqkv = p("attn.b_qkv"), d = c.dModel
+      const [q, k0, v0] = [0, 1, 2].map((j) => linear(h1, tf.slice(wqkv, [0, j * d], [d, d]), tf.slice(bqkv, [j * d], [d])))
       const pk = options.past?.k[i], pv = options.past?.v[i]
       const k = pk ? tf.concat([pk, splitHeads(k0!, c.nHeads)], 2) : splitHeads(k0!, c.nHeads) // [B, H, Tk, hd]
       const v = pv ? tf.concat([pv, splitHeads(v0!, c.nHeads)], 2) : splitHeads(v0!, c.nHeads)

@@ -17,9 +17,10 @@ describe("kernel profile of a training step", () => {
       return []
     })
     const byName = new Map(stats.map((s) => [s.name, s]))
-    // Forward: 2 layers x (4 linear + 2 attention) + logits = 13 products; backward two per product;
-    // plus the two embedding gradients (wte, wpe) = 41.
-    expect(byName.get("BatchMatMul")!.calls).toBe(13 * 3 + 2)
+    // Forward: 2 layers x (6 linear (q, k, v, proj, fc, mlp proj) + 2 attention) + logits = 17 products;
+    // backward two per product; plus the two embedding gradients (wte, wpe) = 53.
+    expect(byName.get("BatchMatMul")!.calls).toBe(17 * 3 + 2)
+    expect(byName.has("unnamed scope")).toBe(false) // customGrad wrappers are not double-counted
     for (const k of ["Softmax", "Tanh", "GatherV2", "Transpose", "Sum", "Rsqrt", "OneHot"]) expect(byName.has(k)).toBe(true)
     expect(stats.reduce((s, k) => s + k.share, 0)).toBeCloseTo(1, 5)
     expect(KernelProfile.formatProfile(stats)).toContain("BatchMatMul")
