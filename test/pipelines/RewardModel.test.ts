@@ -6,8 +6,10 @@ import { spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import { Store } from "@rlhf/runner"
+import * as Arrow from "apache-arrow"
 import { afterAll, describe, expect, it } from "vitest"
-import { repoRoot, statuses } from "../engine/Cli.ts"
+import { keys, repoRoot, statuses } from "../engine/Cli.ts"
 
 const bin = path.join(repoRoot, "packages/runner/bin/rlhf.mjs")
 const sharedData = path.resolve(repoRoot, "../shared/data")
@@ -29,11 +31,15 @@ const rlhf = (command: string, args: ReadonlyArray<string>) => {
   return { code: r.status, stdout: r.stdout, stderr: r.stderr }
 }
 
-/** An output of a cached node as rows. */
-const show = (target: string, args: ReadonlyArray<string> = []) => {
-  const r = rlhf("show", [target, "--format", "jsonl", "--limit", "1000", ...args])
-  expect(r.code, r.stderr).toBe(0)
-  return r.stdout.trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>)
+/**
+ * An output of a node as rows, read from the store by the key the run reported (not recomputed
+ * from the current sources, which other work in the same tree may be changing meanwhile).
+ */
+const output = (runKeys: Record<string, string | null>, node: string, name: string): Array<Record<string, unknown>> => {
+  const db = new Store(store)
+  const stored = db.getEntry(runKeys[node]!)?.outputs[name]
+  if (stored === undefined) throw new Error(`node ${node} has no stored output ${name}`)
+  return Arrow.tableFromIPC(db.getObject(stored.hash)).toArray().map((r: { toJSON: () => Record<string, unknown> }) => r.toJSON())
 }
 
 const NODES = [
@@ -52,12 +58,13 @@ describe("pipelines/reward-model.ts", () => {
     const first = rlhf("run", ["--json"])
     expect(first.code, `${first.stdout}\n${first.stderr}`).toBe(0)
     const ran = statuses(first)
+    const runKeys = keys(first)
     expect(Object.keys(ran).sort()).toEqual([...NODES].sort())
     // "preferences" reads the same files with the same params as "sft-data": one cache entry serves both.
     for (const node of NODES.filter((n) => n !== "preferences")) expect(ran[node], node).toBe("ran")
 
     // Validation side of the split: one row per source plus overall, consistent numbers.
-    const val = show("rm-eval-val")
+    const val = output(runKeys, "rm-eval-val", "metrics")
     expect(val.map((r) => r["source"])).toEqual(["hh-rlhf-harmless", "oasst-en-trees", "overall"])
     const [hh, oasst, overall] = val as Array<Record<string, number>>
     expect(overall!["n"]).toBe(hh!["n"]! + oasst!["n"]!)
@@ -70,15 +77,15 @@ describe("pipelines/reward-model.ts", () => {
       expect(["longer", "shorter"]).toContain(r["lengthBaselineRule"])
     }
     // The split holds validation out of training: train + validation = the balanced pairs.
-    const scores = show("rm-eval-val.scores")
+    const scores = output(runKeys, "rm-eval-val", "scores")
     expect(scores).toHaveLength(overall!["n"]!)
 
     // The heldout file (LLaMA-Factory's English DPO demo, 300 pairs).
-    const heldout = show("rm-eval")
+    const heldout = output(runKeys, "rm-eval", "metrics")
     expect(heldout.map((r) => [r["source"], r["n"]])).toEqual([["dpo-en-demo", 300], ["overall", 300]])
 
     // Score statistics over training are in rm-train's metrics.
-    const metrics = show("rm-train.metrics")
+    const metrics = output(runKeys, "rm-train", "metrics")
     expect(metrics.filter((m) => m["name"] === "scoreStd" && m["group"] === "train")).toHaveLength(4)
     expect(metrics.filter((m) => m["name"] === "accuracy" && m["group"] === "train-sample").map((m) => m["step"])).toEqual([1, 3])
 
