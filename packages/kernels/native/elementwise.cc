@@ -276,7 +276,7 @@ void castLoop(const From* x, To* o, int64_t n) {
 }
 
 /** JS ToInt32 for the float32 -> int32 cast: truncate, NaN to 0, wrap mod 2^32. */
-inline int32_t toInt32(float v) {
+INL int32_t toInt32(float v) {
   if (!(std::fabs(v) < 2147483648.0f)) {
     if (v != v || std::isinf(v)) return 0;
     double m = std::fmod(std::trunc(static_cast<double>(v)), 4294967296.0);
@@ -284,6 +284,16 @@ inline int32_t toInt32(float v) {
     return static_cast<int32_t>(static_cast<uint32_t>(m));
   }
   return static_cast<int32_t>(v);
+}
+
+HOT void castI32F32(const int32_t* x, float* o, int64_t n) {
+  for (int64_t i = 0; i < n; i++) o[i] = static_cast<float>(x[i]);
+}
+HOT void castU8F32(const uint8_t* x, float* o, int64_t n) {
+  for (int64_t i = 0; i < n; i++) o[i] = static_cast<float>(x[i]);
+}
+HOT void castF32I32(const float* x, int32_t* o, int64_t n) {
+  for (int64_t i = 0; i < n; i++) o[i] = toInt32(x[i]);
 }
 
 // cast(x, out) between float32 / int32 / bool(uint8) typed arrays.
@@ -294,24 +304,25 @@ Napi::Value Cast(const Napi::CallbackInfo& info) {
   auto isF = [](const Raw& r) { return r.type == napi_float32_array; };
   auto isI = [](const Raw& r) { return r.type == napi_int32_array; };
   auto isB = [](const Raw& r) { return r.type == napi_uint8_array; };
+  const void* xs = x.data;
+  void* os = o.data;
+  auto par = [&](auto loop) { Parallel::get().run(n, n, [&](int64_t b, int64_t e, int) { loop(b, e); }); };
   if (isF(x) && isI(o)) {
-    const float* xs = static_cast<const float*>(x.data);
-    int32_t* os = static_cast<int32_t*>(o.data);
-    for (int64_t i = 0; i < n; i++) os[i] = toInt32(xs[i]);
+    par([&](int64_t b, int64_t e) { castF32I32(static_cast<const float*>(xs) + b, static_cast<int32_t*>(os) + b, e - b); });
   } else if (isF(x) && isB(o)) {
-    const float* xs = static_cast<const float*>(x.data);
-    uint8_t* os = static_cast<uint8_t*>(o.data);
-    for (int64_t i = 0; i < n; i++) os[i] = xs[i] != 0.0f;
+    par([&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; i++) static_cast<uint8_t*>(os)[i] = static_cast<const float*>(xs)[i] != 0.0f;
+    });
   } else if (isI(x) && isF(o)) {
-    castLoop(static_cast<const int32_t*>(x.data), static_cast<float*>(o.data), n);
+    par([&](int64_t b, int64_t e) { castI32F32(static_cast<const int32_t*>(xs) + b, static_cast<float*>(os) + b, e - b); });
   } else if (isI(x) && isB(o)) {
-    const int32_t* xs = static_cast<const int32_t*>(x.data);
-    uint8_t* os = static_cast<uint8_t*>(o.data);
-    for (int64_t i = 0; i < n; i++) os[i] = xs[i] != 0;
+    par([&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; i++) static_cast<uint8_t*>(os)[i] = static_cast<const int32_t*>(xs)[i] != 0;
+    });
   } else if (isB(x) && isF(o)) {
-    castLoop(static_cast<const uint8_t*>(x.data), static_cast<float*>(o.data), n);
+    par([&](int64_t b, int64_t e) { castU8F32(static_cast<const uint8_t*>(xs) + b, static_cast<float*>(os) + b, e - b); });
   } else if (isB(x) && isI(o)) {
-    castLoop(static_cast<const uint8_t*>(x.data), static_cast<int32_t*>(o.data), n);
+    castLoop(static_cast<const uint8_t*>(xs), static_cast<int32_t*>(os), n);
   } else {
     throw Napi::TypeError::New(info.Env(), "cast: unsupported typed array pair");
   }

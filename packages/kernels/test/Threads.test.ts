@@ -21,7 +21,10 @@ const cases: Array<[string, () => tf.Tensor | tf.Tensor[], number]> = [
   ["greater", () => tf.greater(rand([300, 333], 6), rand([300, 1], 7)), 0],
   ["exp", () => tf.exp(rand([70001], 8, -5, 5)), TOL],
   ["softmax", () => tf.softmax(rand([300, 200], 9, -5, 5)), TOL],
-  ["select", () => tf.where(tf.greater(rand([300, 300], 10), 0), rand([300, 300], 11), rand([300, 300], 12)), 0]
+  ["select", () => tf.where(tf.greater(rand([300, 300], 10), 0), rand([300, 300], 11), rand([300, 300], 12)), 0],
+  ["cast int32 -> float32", () => tf.cast(tf.tensor(ints(70001, 20, 1000), [70001], "int32"), "float32"), 0],
+  ["cast float32 -> int32", () => tf.cast(rand([70001], 21, -1000, 1000), "int32"), 0],
+  ["cast bool -> float32", () => tf.cast(tf.greater(rand([70001], 22), 0), "float32"), 0]
 ]
 
 describe.each([1, 2, 3])("with %i thread(s)", (threads) => {
