@@ -17,16 +17,22 @@ import { chatglmRlhf, type Defaults } from "./lib/ChatglmRlhf.ts"
 /** The task's texts are short (prompts ≤ 25 chars, responses ≤ 44): a small model and context suffice. */
 export const defaults: Defaults = {
   tokenizer: { vocabSize: 384 },
-  pretrain: { dModel: 64, nLayers: 2, nHeads: 4, contextLength: 64, steps: 400, batchSize: 32, lr: 3e-3, warmupSteps: 40, evalEvery: 100 },
-  sft: { steps: 300, batchSize: 32, lr: 1e-3, warmupSteps: 20, evalEvery: 100 },
-  "rm-train": { steps: 300, batchSize: 32, lr: 5e-4, warmupSteps: 20, scorePrior: 0.01 },
+  pretrain: { dModel: 96, nLayers: 3, nHeads: 4, contextLength: 64, steps: 600, batchSize: 32, lr: 2e-3, warmupSteps: 50, evalEvery: 200 },
+  sft: { steps: 600, batchSize: 32, lr: 1e-3, warmupSteps: 30, evalEvery: 200 },
+  "rm-train": { steps: 600, batchSize: 32, lr: 5e-4, warmupSteps: 30, scorePrior: 0.01 },
   "reference-baseline": { maxNewTokens: 24 },
   "prompt-filter": { k: 4, quantile: 0.2, maxNewTokens: 24 },
-  ppo: { stepsPerCheckpoint: 4, batchSize: 32, maxNewTokens: 24, lr: 1e-4, criticLr: 3e-4, epochs: 2, minibatchSize: 16, ptxCoef: 0.5 },
+  "ppo-init": { klCoef: 0.1 },
+  ppo: { stepsPerCheckpoint: 4, batchSize: 32, maxNewTokens: 24, lr: 5e-5, criticLr: 3e-4, epochs: 2, minibatchSize: 16, ptxCoef: 0.5 },
   eval: { maxNewTokens: 24 },
   "dpo-pairs": { maxNewTokens: 24 },
   dpo: { steps: 150, batchSize: 16, lr: 2e-4, beta: 0.1 }
 }
 
 export default Pipeline.make("chatglm-rlhf", (p) =>
-  chatglmRlhf(p, { rlPrompts: { n: 256 }, preferences: { n: 3000 } }, defaults))
+  chatglmRlhf(p, {
+    rlPrompts: { n: 256 },
+    preferences: { n: 6000, lengthBias: 0.3 },
+    // Clean labels (no length bias, little noise) from another seed: what the RM should have learned.
+    heldout: { n: 600, seed: 97, lengthBias: 0, temperature: 0.02 }
+  }, defaults))

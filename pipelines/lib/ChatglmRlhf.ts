@@ -36,6 +36,8 @@ export interface Sources {
   readonly preferences?: Record<string, unknown>
   readonly rlPrompts?: Record<string, unknown>
   readonly evalPrompts?: Record<string, unknown>
+  /** Pairs the RM never trains on, to measure it (the task's: clean, unbiased labels). */
+  readonly heldout?: Record<string, unknown>
 }
 
 /** Default params per node id, merged under `--set`. */
@@ -67,8 +69,11 @@ export const chatglmRlhf = (p: Builder, sources: Sources, defaults: Defaults, ju
   const split = p.add("split", Split, { inputs: { pairs: balanced.out.pairs }, ...params(defaults, "split") })
   const rmTrain = p.add("rm-train", RmTrain, { inputs: { pairs: split.out.train, tokenizer: tok, init: sft.out.weights }, ...params(defaults, "rm-train") })
   const rm = rmTrain.out.weights
-  // Held-out pairs keep their natural length bias: balancing is a training-data fix.
-  p.add("rm-eval", RmEval, { inputs: { pairs: split.out.validation, tokenizer: tok, weights: rm }, ...params(defaults, "rm-eval") })
+  // rm-eval-val: the validation side of the split (labels as noisy and balanced as training's);
+  // rm-eval: held-out pairs the RM never saw (on the built-in task, labelled by the ground-truth rule).
+  p.add("rm-eval-val", RmEval, { inputs: { pairs: split.out.validation, tokenizer: tok, weights: rm }, ...params(defaults, "rm-eval") })
+  const heldout = p.add("heldout", PreferenceSource, { params: (sources.heldout ?? {}) as never })
+  p.add("rm-eval", RmEval, { inputs: { pairs: heldout.out.pairs, tokenizer: tok, weights: rm }, ...params(defaults, "rm-eval") })
 
   // PPO: reference baseline r(x, y_ref), prompt filter, N cached iterations of rollout → update (+PTX).
   const baseline = p.add("reference-baseline", ReferenceBaseline, { inputs: { prompts: rlPrompts.out.prompts, tokenizer: tok, sft: sft.out.weights, rm }, ...params(defaults, "reference-baseline") })
