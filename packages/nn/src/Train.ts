@@ -101,6 +101,8 @@ export interface StepMetrics {
   readonly loss: number
   readonly gradNorm: number
   readonly lr: number
+  /** Real (unpadded) tokens in the step's batch. */
+  readonly tokens: number
   readonly tokensPerSec: number
   readonly valLoss?: number
 }
@@ -133,7 +135,7 @@ const runLoop = (model: Gpt.Model, o: LoopOptions, next: (step: number) => LmBat
       disposeBatch(batch)
       const seconds = (performance.now() - t0) / 1000
       const valLoss = evaluate?.(step)
-      const m: StepMetrics = { step, ...r, lr, tokensPerSec: tokens / seconds, ...(valLoss === undefined ? {} : { valLoss }) }
+      const m: StepMetrics = { step, ...r, lr, tokens, tokensPerSec: tokens / seconds, ...(valLoss === undefined ? {} : { valLoss }) }
       metrics.push(m)
       o.onProgress?.(m)
     }
