@@ -115,8 +115,13 @@ export const stepMetricRows = (metrics: ReadonlyArray<Train.StepMetrics>): Array
     ...(m.valLoss === undefined ? [] : [metric("loss", m.valLoss, "val", m.step)])
   ])
 
-/** Mean training throughput over the steps after the first (which pays for kernel set-up). */
+/**
+ * Training throughput: all tokens over all step time (evaluations left out), skipping the first
+ * step, which pays for kernel set-up.
+ */
 export const meanTokensPerSec = (metrics: ReadonlyArray<Train.StepMetrics>): number => {
   const timed = metrics.length > 1 ? metrics.slice(1) : metrics
-  return timed.reduce((s, m) => s + m.tokensPerSec, 0) / Math.max(1, timed.length)
+  const tokens = timed.reduce((s, m) => s + m.tokens, 0)
+  const seconds = timed.reduce((s, m) => s + m.tokens / m.tokensPerSec, 0)
+  return seconds > 0 ? tokens / seconds : 0
 }
