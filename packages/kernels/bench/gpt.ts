@@ -51,6 +51,18 @@ const printProfile = (totals: Map<string, { calls: number; ms: number }>, n: num
   }
 }
 
+/** 512x512 sgemm GFLOP/s right now: says how busy the machine is (~185 on one idle core here). */
+const sgemmRate = (): number => {
+  const n = 512
+  const a = tf.randomNormal([n, n]), b = tf.randomNormal([n, n])
+  for (let i = 0; i < 3; i++) tf.matMul(a, b).dispose()
+  const t0 = performance.now()
+  for (let i = 0; i < 20; i++) tf.matMul(a, b).dispose()
+  const sec = (performance.now() - t0) / 1000 / 20
+  tf.dispose([a, b])
+  return (2 * n ** 3) / sec / 1e9
+}
+
 const rng = (seed: number) => () => ((seed = (Math.imul(seed ^ (seed >>> 15), 0x2c1b3c6d) + 0x9e3779b9) >>> 0) / 4294967296)
 
 const main = async (): Promise<void> => {
@@ -77,6 +89,7 @@ const main = async (): Promise<void> => {
     return res
   }
   for (let i = 0; i < 2; i++) step() // warm-up
+  const rateBefore = sgemmRate()
   resetPathCounts()
   if (totals !== undefined) for (const v of totals.values()) (v.calls = 0), (v.ms = 0)
   gcs = 0, gcMs = 0
@@ -86,8 +99,9 @@ const main = async (): Promise<void> => {
   for (let i = 0; i < steps; i++) loss = step().loss
   const sec = (performance.now() - t0) / 1000
   const cpu = process.cpuUsage(cpu0)
+  const rate = (rateBefore + sgemmRate()) / 2
   const cpuSec = (cpu.user + cpu.system) / 1e6
-  console.log(`backend ${backend}, OpenBLAS threads ${getThreads()}, load average ${loadavg()[0]!.toFixed(1)} on ${cpus().length} cores`)
+  console.log(`backend ${backend}, OpenBLAS threads ${getThreads()}, load average ${loadavg()[0]!.toFixed(1)} on ${cpus().length} cores, 512x512 sgemm ${rate.toFixed(0)} GFLOP/s around the run`)
   // With one thread and a busy machine, CPU time is the better estimate of uncontended speed.
   console.log(`cpu time ${((cpuSec / steps) * 1000).toFixed(1)} ms/step -> ${((steps * batchSize * t) / cpuSec).toFixed(0)} tokens per CPU-second`)
   console.log(`train: ${steps} steps, ${((steps * batchSize * t) / sec).toFixed(0)} tokens/s, ${((sec / steps) * 1000).toFixed(1)} ms/step, loss ${loss.toFixed(3)}, ${gcs} GCs (${gcMs.toFixed(0)} ms), numTensors ${tf.memory().numTensors}`)
