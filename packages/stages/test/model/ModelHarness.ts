@@ -4,7 +4,7 @@
  */
 import { createHash } from "node:crypto"
 import type { AnyStage, Stage, Tables } from "@rlhf/core"
-import { Progress, StageInfo, Table } from "@rlhf/core"
+import { Progress, type ProgressUpdate, StageInfo, Table } from "@rlhf/core"
 import { Cause, Effect, Exit, Layer, Logger, Schema } from "effect"
 import { SftRow } from "../../src/schemas/SftRow.ts"
 import { TextRow } from "../../src/schemas/TextRow.ts"
@@ -14,16 +14,17 @@ type Inputs<S extends AnyStage> = S extends Stage.Stage<infer I, any, any> ? Tab
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Outputs<S extends AnyStage> = S extends Stage.Stage<any, infer O, any> ? Tables<O> : never
 
-/** What a run returned, and the lineage it recorded. */
+/** What a run returned, the lineage it recorded and the progress it reported. */
 export interface Ran<S extends AnyStage> {
   readonly outputs: Outputs<S>
   readonly lineage: Record<string, string>
+  readonly progress: ReadonlyArray<ProgressUpdate>
 }
 
-const effectOf = <S extends AnyStage>(stage: S, inputs: Inputs<S>, params: unknown, seed: number, lineage: Record<string, string>) =>
+const effectOf = <S extends AnyStage>(stage: S, inputs: Inputs<S>, params: unknown, seed: number, lineage: Record<string, string>, progress: ProgressUpdate[] = []) =>
   stage.run({ inputs, params: Schema.decodeUnknownSync(stage.params)(params) }).pipe(
     Effect.provide(Layer.mergeAll(
-      Progress.silent,
+      Layer.succeed(Progress, Progress.of({ update: (u) => void progress.push(u) })),
       Logger.layer([]), // the stages' log lines would only clutter test output
       Layer.succeed(StageInfo, StageInfo.of({ node: "node", seed, device: null, cwd: process.cwd(), record: (k, v) => void (lineage[k] = v) }))
     ))
@@ -35,13 +36,14 @@ const effectOf = <S extends AnyStage>(stage: S, inputs: Inputs<S>, params: unkno
  */
 export const runModelStage = async <S extends AnyStage>(stage: S, inputs: Inputs<S>, params: unknown = {}, seed = 0): Promise<Ran<S>> => {
   const lineage: Record<string, string> = {}
-  const outputs = await Effect.runPromise(effectOf(stage, inputs, params, seed, lineage)) as Record<string, Table.Table>
+  const progress: ProgressUpdate[] = []
+  const outputs = await Effect.runPromise(effectOf(stage, inputs, params, seed, lineage, progress)) as Record<string, Table.Table>
   for (const [name, schema] of Object.entries(stage.outputs as Record<string, Table.Table["rowSchema"]>)) {
     const table = outputs[name]
     if (table === undefined) throw new Error(`stage ${stage.name} returned no output '${name}'`)
     Effect.runSync(Table.fromIPC(schema, Table.toIPC(table), name))
   }
-  return { outputs: outputs as Outputs<S>, lineage }
+  return { outputs: outputs as Outputs<S>, lineage, progress }
 }
 
 /** Runs a stage that must fail, and returns its typed failure (not a defect). */

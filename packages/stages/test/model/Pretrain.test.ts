@@ -20,9 +20,17 @@ const tiny = { dModel: 32, nLayers: 1, nHeads: 2, contextLength: 32, batchSize: 
 describe("pretrain", () => {
   it("learns a small corpus: held-out loss falls far below its first evaluation, all tensors freed", async () => {
     const before = tf.memory().numTensors
-    const { outputs, lineage } = await runModelStage(Pretrain, { corpus, tokenizer }, { ...tiny, steps: 80, evalEvery: 20 })
+    const t0 = performance.now()
+    const { outputs, lineage, progress } = await runModelStage(Pretrain, { corpus, tokenizer }, { ...tiny, steps: 80, evalEvery: 20 })
+    const seconds = (performance.now() - t0) / 1000
     expect(tf.memory().numTensors).toBe(before)
     expect(lineage["backend"]).toMatch(/^(native|wasm|cpu|tensorflow) \S+$/)
+    expect(Number(lineage["tokensPerSec"])).toBeGreaterThan(0)
+    // Progress: steps done of 80, throttled (the first and the last always reported), with loss and throughput.
+    expect(progress[0]).toMatchObject({ done: 1, total: 80 })
+    expect(progress.at(-1)).toMatchObject({ done: 80, total: 80 })
+    expect(progress.length).toBeLessThanOrEqual(2 + Math.ceil(seconds / 0.5))
+    expect(progress.at(-1)!.info).toMatch(/^loss \d+\.\d{3} · val \d+\.\d{3} · [\d.]+k? tok\/s$/)
 
     const train = metricRows(outputs.metrics, "loss", "train")
     const val = metricRows(outputs.metrics, "loss", "val")
