@@ -49,7 +49,12 @@ export type Judge = { readonly kind: "task-rule" } | { readonly kind: "rm"; read
 const params = (defaults: Defaults, id: string) => ({ params: defaults[id] ?? {} }) as { params: never }
 
 /** Adds the whole practice to `p`; returns the main nodes. */
-export const chatglmRlhf = (p: Builder, sources: Sources, defaults: Defaults, judgeOf?: (nodes: { rmTrain: Node<typeof RmTrain.outputs> }) => Judge) => {
+export const chatglmRlhf = (
+  p: Builder,
+  sources: Sources,
+  defaults: Defaults,
+  judgeOf?: (nodes: { readonly split: Node<typeof Split.outputs>; readonly tokenizer: Node<typeof TokenizerTrain.outputs>; readonly sft: Node<typeof Sft.outputs> }) => Judge
+) => {
   // Data sources: each a `path` param; the default path generates the built-in task.
   const corpus = p.add("corpus", CorpusSource, { params: (sources.corpus ?? {}) as never })
   const sftData = p.add("sft-data", SftSource, { params: (sources.sftData ?? {}) as never })
@@ -102,7 +107,7 @@ export const chatglmRlhf = (p: Builder, sources: Sources, defaults: Defaults, ju
   })
 
   // Evaluation against SFT: the judge is never the RM that PPO optimised.
-  const judge = judgeOf?.({ rmTrain }) ?? { kind: "task-rule" as const }
+  const judge = judgeOf?.({ split, tokenizer, sft }) ?? { kind: "task-rule" as const }
   const evaluate = (prefix: string, weights: OutputRef<typeof WeightsRow>) => {
     const inputs = { prompts: evalPrompts.out.prompts, tokenizer: tok, policy: weights, baseline: sft.out.weights }
     const table = judge.kind === "task-rule"
