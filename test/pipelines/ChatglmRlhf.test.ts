@@ -46,12 +46,12 @@ describe("pipelines/chatglm-rlhf.ts on the built-in task", () => {
   }, 60 * MINUTE)
 
   it("runs every stage of the practice, with the eval nodes named as documented", () => {
-    for (const id of ["corpus", "sft-data", "preferences", "rl-prompts", "eval-prompts", "tokenizer", "pretrain", "sft", "dedupe", "length-balance", "split", "rm-train", "rm-eval", "reference-baseline", "prompt-filter", "ppo-init", "ppo/1/iteration", "eval", "eval-summary", "dpo", "dpo-eval", "dpo-eval-summary"]) {
+    for (const id of ["corpus", "sft-data", "preferences", "rl-prompts", "eval-prompts", "heldout", "tokenizer", "pretrain", "sft", "dedupe", "length-balance", "split", "rm-train", "rm-eval-val", "rm-eval", "reference-baseline", "prompt-filter", "ppo-init", "ppo/1/iteration", "eval", "eval-summary", "dpo", "dpo-eval", "dpo-eval-summary"]) {
       expect(["ran", "cached"]).toContain(first[id])
     }
     // A second run is all cached.
     expect(new Set(Object.values(run()))).toEqual(new Set(["cached"]))
-  })
+  }, 5 * MINUTE)
 
   it("the reward model is accurate on held-out pairs, and beats the length-only baseline", () => {
     const overall = show<{ source: string; accuracy: number; accuracyLo: number; lengthBaselineAccuracy: number }>("rm-eval").find((r) => r.source === "all" || r.source === "overall")!
@@ -87,7 +87,7 @@ describe("pipelines/chatglm-rlhf.ts on the built-in task", () => {
       if (seed !== 0) run(on)
       expect(forgetting(summary("", on))).toBeLessThan(forgetting(summary("", off)))
     }
-  })
+  }, 60 * MINUTE)
 
   it("turning the reference baseline off reruns only PPO and its evaluation", () => {
     const statuses = run(["ppo.useBaseline=false"])
@@ -95,5 +95,5 @@ describe("pipelines/chatglm-rlhf.ts on the built-in task", () => {
     expect(statuses["sft"]).toBe("cached")
     expect(statuses["ppo/1/iteration"]).toBe("ran")
     expect(summary("", ["ppo.useBaseline=false"]).moreWins).toBeTypeOf("number")
-  })
+  }, 30 * MINUTE)
 })
