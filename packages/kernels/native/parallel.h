@@ -47,6 +47,13 @@ class Parallel {
       fn(0, n, 0);
       return;
     }
+    // One fork-join at a time: a second caller (another worker_thread using the
+    // addon) runs its work inline instead of waiting or clobbering the job.
+    std::unique_lock<std::mutex> owner(runMutex_, std::try_to_lock);
+    if (!owner.owns_lock()) {
+      fn(0, n, 0);
+      return;
+    }
     const int parts = static_cast<int>(n < t ? n : t);
     std::vector<int64_t> bounds(parts + 1);
     for (int i = 0; i <= parts; i++) {
@@ -94,6 +101,7 @@ class Parallel {
     }
   }
 
+  std::mutex runMutex_;
   std::mutex mutex_;
   std::condition_variable wake_, done_;
   std::vector<std::thread> workers_;
