@@ -28,12 +28,23 @@ export interface ResolveOptions {
 export const BACKEND_NAMES = ["tensorflow", "native", "wasm", "cpu"] as const
 type Choice = (typeof BACKEND_NAMES)[number]
 
-// A variable specifier keeps TypeScript (and bundlers) from resolving optional packages. Under
-// pnpm an optional package that @rlhf/nn does not depend on (e.g. @rlhf/kernels) is only
+// Literal specifiers, so that a bundler (the rlhf launcher's) sees them: it bundles @rlhf/kernels
+// (TypeScript source) and points at the installed TensorFlow.js packages by absolute path, where a
+// variable specifier would be resolved by Node from the bundle's directory and not be found.
+// `as string` keeps TypeScript from resolving them (tfjs-node is optional and usually absent).
+const OPTIONAL: Readonly<Record<string, () => Promise<unknown>>> = {
+  "@tensorflow/tfjs-node": () => import("@tensorflow/tfjs-node" as string),
+  "@tensorflow/tfjs-node-gpu": () => import("@tensorflow/tfjs-node-gpu" as string),
+  "@rlhf/kernels": () => import("@rlhf/kernels" as string),
+  "@tensorflow/tfjs-backend-wasm": () => import("@tensorflow/tfjs-backend-wasm" as string),
+  "@tensorflow/tfjs-backend-cpu": () => import("@tensorflow/tfjs-backend-cpu" as string)
+}
+
+// Under pnpm an optional package that @rlhf/nn does not depend on (e.g. @tensorflow/tfjs-node) is only
 // reachable from the application, so resolution from the working directory is tried second.
 const optionalImport = async (specifier: string): Promise<Record<string, unknown> | undefined> => {
   try {
-    return (await import(specifier)) as Record<string, unknown>
+    return (await (OPTIONAL[specifier] ?? (() => import(specifier)))()) as Record<string, unknown>
   } catch {
     try {
       const resolved = createRequire(pathToFileURL(`${process.cwd()}/`).href).resolve(specifier)
