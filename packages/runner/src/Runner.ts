@@ -15,7 +15,7 @@ import type { NodeOutcome, Reporter } from "./Reporter.ts"
 import { makePool, type ResourcePool } from "./Resources.ts"
 import { CorruptObject, type Entry, type KeyParts, type Store, type StoredOutput } from "./Store.ts"
 import { why } from "./Why.ts"
-import { WorkerPool } from "./WorkerPool.ts"
+import { workerCommand, WorkerPool } from "./WorkerPool.ts"
 
 /** How to run. */
 export interface RunOptions {
@@ -78,7 +78,7 @@ export const run = (options: RunOptions) =>
     const selected = options.only === undefined ? undefined : Pipeline.upstreamOf(resolved, options.only)
     const forced = new Set([...options.force, ...(options.from === undefined ? [] : Pipeline.downstreamOf(resolved, options.from))])
     const pool = makePool(options.cpuSlots, options.gpus)
-    const workers = new WorkerPool()
+    const workers = new WorkerPool(workerCommand(options.pipelineFile))
     const done = new Map(resolved.nodes.map((n) => [n.id, Deferred.makeUnsafe<Done>()]))
     const outcomes = new Map<string, NodeOutcome>()
     const ctx: NodeContext = { options, resolved, pool, workers, forced, fingerprint: fingerprinter() }

@@ -4,15 +4,35 @@
  * gets `CUDA_VISIBLE_DEVICES` for its device, so workers are pooled per device.
  */
 import { type ChildProcess, fork } from "node:child_process"
+import * as fs from "node:fs"
 import { fileURLToPath } from "node:url"
 import type { ProgressUpdate } from "@rlhf/core"
 import { Effect } from "effect"
 import type { ExecuteResult } from "./ExecuteStage.ts"
 import type { RunMessage, WorkerMessage } from "./WorkerProtocol.ts"
 
-const workerEntry = fileURLToPath(new URL("./WorkerMain.ts", import.meta.url))
-// Workers load sources through tsx; the launcher says where tsx is (import.meta.resolve would point into its bundle).
-const tsxLoader = process.env["RLHF_TSX_LOADER"] ?? import.meta.resolve("tsx")
+/** How a worker process starts: the script to fork and the flags node gets. */
+export interface WorkerCommand {
+  readonly entry: string
+  readonly execArgv: ReadonlyArray<string>
+}
+
+/**
+ * How workers of a run of `pipelineFile` start: from the launcher's worker bundle (WorkerMain and
+ * the pipeline in one file, named by RLHF_WORKER_BUNDLE for the pipeline RLHF_WORKER_PIPELINE)
+ * when there is one for this pipeline; otherwise WorkerMain.ts from the sources through tsx
+ * (RLHF_NO_BUNDLE=1, tests and library use), which costs seconds of CPU a worker.
+ */
+export const workerCommand = (pipelineFile?: string): WorkerCommand => {
+  const bundle = process.env["RLHF_WORKER_BUNDLE"]
+  const forPipeline = process.env["RLHF_WORKER_PIPELINE"]
+  if (bundle !== undefined && bundle !== "" && (pipelineFile === undefined || forPipeline === pipelineFile) && fs.existsSync(bundle)) {
+    return { entry: bundle, execArgv: [] }
+  }
+  // RLHF_TSX_LOADER: the launcher's tsx; in a bundle, import.meta.resolve is resolved at build time.
+  const tsx = process.env["RLHF_TSX_LOADER"] ?? import.meta.resolve("tsx")
+  return { entry: fileURLToPath(new URL("./WorkerMain.ts", import.meta.url)), execArgv: ["--import", tsx] }
+}
 
 interface Worker {
   readonly child: ChildProcess
@@ -33,11 +53,13 @@ export class WorkerPool {
   private readonly live = new Set<Worker>()
   private nextId = 1
 
+  constructor(private readonly command: WorkerCommand = workerCommand()) {}
+
   private take(device: string): Worker {
     const i = this.idle.findIndex((w) => w.device === device && w.child.exitCode === null)
     if (i >= 0) return this.idle.splice(i, 1)[0]!
     const env = { ...process.env, ...(device === "cpu" ? {} : { CUDA_VISIBLE_DEVICES: device }) }
-    const child = fork(workerEntry, [], { execArgv: ["--import", tsxLoader], env, stdio: ["ignore", "pipe", "pipe", "ipc"] })
+    const child = fork(this.command.entry, [], { execArgv: [...this.command.execArgv], env, stdio: ["ignore", "pipe", "pipe", "ipc"] })
     const worker: Worker = { child, device, stderr: "" }
     child.stderr?.on("data", (d: Buffer) => {
       worker.stderr = (worker.stderr + d.toString()).slice(-8000)
