@@ -23,6 +23,7 @@ import { plan } from "../packages/runner/src/Plan.ts"
 import { silentReporter } from "../packages/runner/src/Reporter.ts"
 import * as Runner from "../packages/runner/src/Runner.ts"
 import { Store } from "../packages/runner/src/Store.ts"
+import { bundles } from "../packages/runner/bin/Bundle.mjs"
 import { burn, epochMs } from "./fixtures/Burn.ts"
 import { Effect, Schema } from "./fixtures/Deps.ts"
 import { layeredDag } from "./fixtures/Synthetic.ts"
@@ -344,10 +345,10 @@ const runParallel = async (cpuSlots: number, iterations: number): Promise<Parall
  * and with cpuSlots 1; the speed-up is the ratio of median end-to-end wall times (3 runs each,
  * alternating which goes first, each in a fresh store).
  *
+ * Workers start from the launcher's worker bundle for the pipeline, as under `rlhf run`.
  * The wall time is the real one a user waits for, worker start-up included: with one slot a single
  * worker starts and runs both nodes in turn (start-up + 2 s); with two slots two workers start at
- * once and compete for the same two cores while they load tsx, effect and the pipeline (start-up′
- * + 1 s). Start-up is therefore paid in both cases and the end-to-end ratio stays below the 2× of
+ * once and compete for the same two cores while they load the bundle (start-up′ + 1 s). Start-up is therefore paid in both cases and the end-to-end ratio stays below the 2× of
  * the compute alone; the burn-only ratio (first burn start to last burn end, from the stages'
  * own timestamps) is printed beside it to separate the two.
  */
@@ -355,6 +356,11 @@ const benchParallel = async (): Promise<number> => {
   section("parallel: two independent ~1 s CPU stages in worker processes, cpuSlots 2 vs 1")
   const iterations = calibrate(1000)
   console.log(`  calibrated: ${iterations.toExponential(2)} xorshift rounds ≈ 1 s of CPU on one core`)
+  // Workers start as under the `rlhf` launcher: from its worker bundle for this pipeline.
+  const file = path.join(repoRoot, "bench/fixtures/parallel.ts")
+  const { worker } = await bundles(file)
+  process.env["RLHF_WORKER_BUNDLE"] = worker
+  process.env["RLHF_WORKER_PIPELINE"] = file
   const one: ParallelRun[] = []
   const two: ParallelRun[] = []
   for (let i = 0; i < 3; i++) {
@@ -374,11 +380,13 @@ const benchParallel = async (): Promise<number> => {
   report("worker start-up + overhead, cpuSlots 2", `${fmt(wall2 - span2, 0)} ms`)
   report("burn time of one stage, cpuSlots 1 / 2", `${fmt(median(one.map((r) => r.burnSumMs / 2)), 0)} / ${fmt(median(two.map((r) => r.burnSumMs / 2)), 0)} ms`)
   report("burn-only speed-up (span 1 / span 2)", `${fmt(span1 / span2, 2)}×`)
-  // What one worker costs to start, as WorkerPool forks it: tsx, WorkerMain and the pipeline's modules.
+  // What one worker costs to start, as WorkerPool forks it: the worker bundle (WorkerMain and the
+  // pipeline; without an IPC channel it exits once loaded); for context, the sources through tsx.
+  report("CPU of one worker start-up, user + sys (median of 3)", cpuText(medianChildCpu([worker!], 3)))
   const workerStart = `await import(${JSON.stringify(path.join(repoRoot, "packages/runner/src/WorkerMain.ts"))}); ` +
     `const { loadPipeline } = await import(${JSON.stringify(path.join(repoRoot, "packages/runner/src/LoadPipeline.ts"))}); ` +
-    `await loadPipeline(${JSON.stringify(path.join(repoRoot, "bench/fixtures/parallel.ts"))})`
-  report("CPU of one worker start-up, user + sys (median of 3)", cpuText(medianChildCpu(["--import", "tsx", "-e", workerStart], 3)))
+    `await loadPipeline(${JSON.stringify(file)})`
+  report("  the same from the sources through tsx (RLHF_NO_BUNDLE=1)", cpuText(medianChildCpu(["--import", "tsx", "-e", workerStart], 3)))
   const result = wall1 / wall2
   report("parallel_speedup (wall 1 / wall 2)", `${fmt(result, 2)}×`, { text: "> 1.8×", met: result > 1.8 })
   return result
@@ -386,22 +394,26 @@ const benchParallel = async (): Promise<number> => {
 
 // ---------------------------------------------------------------- main
 
+/** RLHF_BENCH_ONLY=plan,rerun,hash,ipc,parallel runs only those sections (the others print null). */
+const only = process.env["RLHF_BENCH_ONLY"]?.split(",").map((x) => x.trim())
+const wanted = (name: string) => only === undefined || only.includes(name)
+
 const main = async () => {
   printMachine()
   try {
-    const plan10k = benchPlan()
-    const cachedRerun = benchCachedRerun()
-    const hash = benchHash()
-    const ipc = benchIpc()
-    const speedup = await benchParallel()
+    const plan10k = wanted("plan") ? benchPlan() : undefined
+    const cachedRerun = wanted("rerun") ? benchCachedRerun() : undefined
+    const hash = wanted("hash") ? benchHash() : undefined
+    const ipc = wanted("ipc") ? benchIpc() : undefined
+    const speedup = wanted("parallel") ? await benchParallel() : undefined
     console.log(`\nload average at the end: ${load()} on ${os.cpus().length} cores`)
-    const round = (x: number, digits: number) => Number(x.toFixed(digits))
+    const round = (x: number | undefined, digits: number) => (x === undefined ? null : Number(x.toFixed(digits)))
     console.log(JSON.stringify({
       plan_10k_ms: round(plan10k, 1),
       cached_rerun_ms: round(cachedRerun, 1),
       hash_mb_s: round(hash, 0),
-      ipc_write_mb_s: round(ipc.write, 0),
-      ipc_read_mb_s: round(ipc.read, 0),
+      ipc_write_mb_s: round(ipc?.write, 0),
+      ipc_read_mb_s: round(ipc?.read, 0),
       parallel_speedup: round(speedup, 3)
     }))
   } finally {

@@ -8,7 +8,7 @@ import * as Arrow from "apache-arrow"
 import { Command, Option } from "commander"
 import { Effect, Exit, Fiber } from "effect"
 import * as CacheCommands from "./CacheCommands.ts"
-import * as GenerateCommand from "./GenerateCommand.ts"
+import type * as GenerateCommand from "./GenerateCommand.ts"
 import * as GraphView from "./GraphView.ts"
 import { detectGpus, parseGpus } from "./Gpus.ts"
 import { loadPipeline } from "./LoadPipeline.ts"
@@ -36,7 +36,7 @@ const runCommand = async (file: string, opts: {
   const pipeline = await loadPipeline(file)
   const store = new Store(storeDir(opts.store))
   const runId = `${new Date().toISOString().replace(/[:.]/g, "-")}-${process.pid}`
-  const reporter = process.stderr.isTTY && opts.json !== true ? terminalReporter() : plainReporter({ verbose: opts.verbose === true })
+  const reporter = process.stderr.isTTY && opts.json !== true ? await terminalReporter() : plainReporter({ verbose: opts.verbose === true })
   const gpus = opts.gpus === undefined ? detectGpus() : parseGpus(opts.gpus)
   const program = Runner.run({
     pipeline, pipelineFile: path.resolve(file), sets: opts.set, store, cwd: process.cwd(), seed: opts.seed,
@@ -136,7 +136,9 @@ export const program = () => {
     .option("--greedy", "always take the most likely token")
     .action(async (file: string, node: string, opts: GenerateCommand.GenerateOptions & { store?: string }) => {
       if (opts.prompt.length === 0 && opts.interactive !== true) fail("give --prompt \"…\" or --interactive")
-      await GenerateCommand.generate(await loadPipeline(file), new Store(storeDir(opts.store)), node, opts)
+      // Loaded only here: it pulls in readline and, lazily, the model code.
+      const { generate } = await import("./GenerateCommand.ts")
+      await generate(await loadPipeline(file), new Store(storeDir(opts.store)), node, opts)
     })
   const cache = cli.command("cache").description("inspect and maintain the store")
   cache.command("ls").addOption(storeOption()).action((opts: { store?: string }) => {

@@ -2,7 +2,7 @@
  * Draws a run: a live progress bar per running stage (count and ETA) on a terminal, and plain
  * timestamped lines when output is not a terminal (CI, pipes).
  */
-import cliProgress from "cli-progress"
+import type { SingleBar } from "cli-progress"
 import type { NodeOutcome, Reporter } from "./Reporter.ts"
 
 const stamp = () => new Date().toISOString().slice(11, 19)
@@ -29,15 +29,16 @@ export const plainReporter = (options: { readonly verbose?: boolean } = {}): Rep
   }
 }
 
-/** A reporter that draws one bar per running stage on a terminal. */
-export const terminalReporter = (): Reporter => {
+/** A reporter that draws one bar per running stage on a terminal (cli-progress is loaded only for it). */
+export const terminalReporter = async (): Promise<Reporter> => {
+  const { default: cliProgress } = await import("cli-progress")
   const bars = new cliProgress.MultiBar({
     format: " {node} [{bar}] {value}/{total} | ETA {eta_formatted} | {info}",
     hideCursor: true,
     clearOnComplete: false,
     stream: process.stderr
   }, cliProgress.Presets.shades_classic)
-  const live = new Map<string, cliProgress.SingleBar>()
+  const live = new Map<string, SingleBar>()
   const say = (s: string) => bars.log(`${s}\n`)
   return {
     start: (node, info) => {
