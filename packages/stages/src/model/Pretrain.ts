@@ -110,7 +110,7 @@ export const Pretrain = Stage.make({
           weightDecay: p.weightDecay,
           maxGradNorm: p.gradClip,
           ...(p.valFraction > 0 ? { valIds: val, evalEvery: p.evalEvery > 0 ? p.evalEvery : p.steps } : {}),
-          ...(p.evalWindows > 0 ? { evalWindows: p.evalWindows } : { evalWindows: Number.MAX_SAFE_INTEGER }),
+          evalWindows: p.evalWindows > 0 ? p.evalWindows : Number.MAX_SAFE_INTEGER, // 0: every window of the held-out text
           onProgress: (m) => report(m.step + 1, p.steps, stepLine(m))
         }))
       const { model, metrics } = result

@@ -1,5 +1,6 @@
 import { Stage, Table } from "@rlhf/core"
 import * as Prng from "@rlhf/nn/Prng"
+import * as Tokenizer from "@rlhf/nn/Tokenizer"
 import * as tf from "@tensorflow/tfjs-core"
 import { Effect, Schema } from "effect"
 import { beforeAll, describe, expect, it } from "vitest"
@@ -112,3 +113,25 @@ describe("sft", () => {
     expect(Stage.resourcesOf(Sft, params)).toMatchObject({ cpu: 1, gpu: 1 })
   })
 })
+
+describe("generateText", () => {
+  it("continues plain text within the context, seeded, and rejects a tokenizer of another vocabulary", async () => {
+    const opts = { prompts: ["the red cat", "", "the old king follows the green bird. ".repeat(8)], raw: true, maxNewTokens: 12, seed: 3, temperature: 0.8 }
+    const a = await Effect.runPromise(generateText(pretrained, tokenizer, opts))
+    const b = await Effect.runPromise(generateText(pretrained, tokenizer, opts))
+    expect(a.outputs).toEqual(b.outputs)
+    expect(a.backend).toMatch(/^(native|wasm|cpu|tensorflow) /)
+    for (const o of a.outputs) expect(o.tokens).toBeLessThanOrEqual(12)
+    expect(a.outputs[0]!.prompt).toBe("the red cat")
+    // A long text keeps its end, leaving room for the new tokens in the 48-token context.
+    expect(a.outputs[2]!.prompt.endsWith("green bird. ")).toBe(true)
+    const tok = Tokenizer.tokenizerFromTable(tokenizer.arrow)
+    const kept = tok.encode(a.outputs[2]!.prompt, { allowSpecial: false }).length
+    expect(kept).toBeLessThanOrEqual(48 - 12)
+    expect(kept).toBeGreaterThan(30)
+    const other = (await runModelStage(TokenizerTrain, { texts: corpus }, { vocabSize: 280 })).outputs.tokenizer
+    const exit = await Effect.runPromiseExit(generateText(pretrained, other, { prompts: ["hi"] }))
+    expect(String(exit)).toMatch(/vocabulary of 300 tokens but the tokenizer has 280/)
+  })
+})
+
