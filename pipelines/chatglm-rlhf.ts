@@ -23,10 +23,10 @@ export const defaults: Defaults = {
   "reference-baseline": { maxNewTokens: 24 },
   "prompt-filter": { k: 4, quantile: 0.2, maxNewTokens: 24 },
   "ppo-init": { klCoef: 0.1 },
-  ppo: { stepsPerCheckpoint: 4, batchSize: 32, maxNewTokens: 24, lr: 5e-5, criticLr: 3e-4, epochs: 2, minibatchSize: 16, ptxCoef: 0.5 },
+  ppo: { stepsPerCheckpoint: 4, batchSize: 32, maxNewTokens: 24, lr: 1e-4, criticLr: 3e-4, epochs: 2, minibatchSize: 16, ptxCoef: 0.5 },
   eval: { maxNewTokens: 24 },
   "dpo-pairs": { maxNewTokens: 24 },
-  dpo: { steps: 150, batchSize: 16, lr: 2e-4, beta: 0.1 }
+  dpo: { steps: 150, batchSize: 16, lr: 2e-5, beta: 0.1 }
 }
 
 export default Pipeline.make("chatglm-rlhf", (p) =>

@@ -85,7 +85,7 @@ export const chatglmRlhf = (
   const filter = p.add("prompt-filter", PromptFilter, { inputs: { prompts: rlPrompts.out.prompts, tokenizer: tok, policy: sft.out.weights, rm }, ...params(defaults, "prompt-filter") })
   const init = p.add("ppo-init", PpoInit, { inputs: { init: rm }, ...params(defaults, "ppo-init") })
   const policy = p.group("ppo", (g) => {
-    const iterations = g.param("iterations", Schema.Int, 4)
+    const iterations = g.param("iterations", Schema.Int, 6)
     // Every param of ppo-iteration can be set for all iterations at once: `--set ppo.ptxCoef=0`.
     const fields = (PpoIteration.params as unknown as Schema.Struct<Schema.Struct.Fields>).fields
     const shared: Record<string, unknown> = { ptxCoef: 0.5, ...(defaults["ppo"] ?? {}) }
