@@ -59,8 +59,16 @@ describe("BufferPool", () => {
     expect(small.buffer).toBe(big.buffer)
     expect(small.length).toBe(20000)
     pool.retain(small)
-    pool.release(small) // returns under the buffer's own size
-    expect(pool.f32(65536).buffer).toBe(big.buffer)
+    pool.release(small)
+    // A request that is exactly a class size, served from a larger class, is still a view
+    // of exactly that length (returning the whole buffer corrupted results once).
+    expect(sizeClass(20480)).toBe(20480)
+    const exact = pool.f32(20480)
+    expect(exact.buffer).toBe(big.buffer)
+    expect(exact.length).toBe(20480)
+    pool.retain(exact)
+    pool.release(exact)
+    expect(pool.f32(65536).buffer).toBe(big.buffer) // returned under the buffer's own size
     const tiny = pool.f32(16384)
     pool.retain(tiny)
     pool.release(tiny)
