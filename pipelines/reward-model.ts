@@ -71,7 +71,7 @@ export default Pipeline.make("reward-model", (p) => {
   const split = p.add("split", Split, { inputs: { pairs: balanced.out.pairs }, params: splitParams })
   const rm = p.add("rm-train", RmTrain, {
     inputs: { pairs: split.out.train, tokenizer: tokenizer.out.tokenizer, init: sft.out.weights },
-    params: { epochs: 2, batchSize: 16, lr: 1e-4, warmupSteps: 20, scorePrior: 0.01, evalEvery: 50, evalSize: 128 }
+    params: { epochs: 2, batchSize: 16, lr: 2e-4, warmupSteps: 20, scorePrior: 0.01, evalEvery: 50, evalSize: 128 }
   })
   p.add("rm-eval-val", RmEval, { inputs: { pairs: split.out.validation, tokenizer: tokenizer.out.tokenizer, weights: rm.out.weights } })
   const heldout = p.add("heldout", Preferences, { params: { path: shared("preferences/dpo-en-demo.json") } })

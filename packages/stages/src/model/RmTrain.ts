@@ -93,23 +93,41 @@ const evaluate = (m: Modules, model: Nn.Gpt.Model, pairs: ReadonlyArray<Scoring.
   ]
 }
 
-/** Seeded shuffled epochs: every index once per pass, a fresh order each pass. */
-const epochSampler = (n: number, batchSize: number, rng: Nn.Prng.Prng) => {
-  let order: number[] = [], at = 0
+/** Batches of similar length are sorted out of windows of this many batches. */
+const BUCKET_WINDOW = 8
+
+const shuffle = <A>(items: A[], rng: Nn.Prng.Prng): A[] => {
+  for (let i = items.length - 1; i > 0; i--) {
+    const j = rng.int(i + 1)
+    ;[items[i], items[j]] = [items[j]!, items[i]!]
+  }
+  return items
+}
+
+/**
+ * Seeded shuffled epochs of batches: every pair once per pass, a fresh order each pass. Within
+ * each window of BUCKET_WINDOW batches of the shuffled order, pairs are sorted by length before
+ * they are cut into batches, and the batches are shuffled again: a batch is padded to its longest
+ * sequence, so batching similar lengths saves much of the padding compute, while every batch
+ * still comes from a random window of the data.
+ */
+export const epochBatches = (lengths: ReadonlyArray<number>, batchSize: number, rng: Nn.Prng.Prng): number[][] => {
+  const order = shuffle(lengths.map((_, i) => i), rng)
+  const size = Math.min(batchSize, lengths.length)
+  const batches: number[][] = []
+  for (let w = 0; w < order.length; w += size * BUCKET_WINDOW) {
+    const window = order.slice(w, w + size * BUCKET_WINDOW).sort((a, b) => lengths[a]! - lengths[b]! || a - b)
+    for (let b = 0; b < window.length; b += size) batches.push(window.slice(b, b + size))
+  }
+  return shuffle(batches, rng)
+}
+
+/** An endless supply of batches, epoch after epoch. */
+const batchSampler = (lengths: ReadonlyArray<number>, batchSize: number, rng: Nn.Prng.Prng) => {
+  let batches: number[][] = []
   return (): number[] => {
-    const picked: number[] = []
-    while (picked.length < Math.min(batchSize, n)) {
-      if (at >= order.length) {
-        order = Array.from({ length: n }, (_, i) => i)
-        for (let i = n - 1; i > 0; i--) {
-          const j = rng.int(i + 1)
-          ;[order[i], order[j]] = [order[j]!, order[i]!]
-        }
-        at = 0
-      }
-      picked.push(order[at++]!)
-    }
-    return picked
+    if (batches.length === 0) batches = epochBatches(lengths, batchSize, rng).reverse()
+    return batches.pop()!
   }
 }
 
@@ -161,7 +179,8 @@ const train = (
   const model = nn.Gpt.initFrom(init, { head: "reward", seed })
   const opt = nn.AdamW.make(model.params, { weightDecay: p.weightDecay })
   const schedule = nn.LrSchedule.warmupCosine({ lr: p.lr, warmup: Math.min(p.warmupSteps, steps), total: steps })
-  const next = epochSampler(trainPairs.length, p.batchSize, nn.Prng.make(seed))
+  const lengths = trainPairs.map((x) => x.prompt.length + Math.max(x.chosen.length, x.rejected.length))
+  const next = batchSampler(lengths, p.batchSize, nn.Prng.make(seed))
   const rows: MetricRowType[] = []
   try {
     for (let step = 0; step < steps; step++) {

@@ -3,7 +3,7 @@ import * as nn from "@rlhf/nn"
 import * as tf from "@tensorflow/tfjs-core"
 import { describe, expect, it } from "vitest"
 import { RmEval } from "../../src/model/RmEval.ts"
-import { bradleyTerryForGradient, RmTrain } from "../../src/model/RmTrain.ts"
+import { bradleyTerryForGradient, epochBatches, RmTrain } from "../../src/model/RmTrain.ts"
 import { rewardModelLossReference } from "../../src/ppo/RewardModelLoss.ts"
 import { runStage, stageError } from "../data/RunStage.ts"
 import { initTable, keywordPairs, pairsTable, tokenizerTable } from "./RmFixtures.ts"
@@ -87,6 +87,18 @@ describe("rm-train", () => {
     // Nothing left to train on is an error that says what to do.
     const error = await stageError(RmTrain, { pairs: pairsTable(clash), tokenizer: tokenizerTable(), init: initTable() }, { steps: 2 })
     expect(String((error as Error).message)).toMatch(/no training pairs left.*8 identical after truncation to 64 tokens/)
+  })
+
+  it("batches every pair once per epoch, similar lengths together", () => {
+    const lengths = Array.from({ length: 203 }, (_, i) => (i * 37) % 101)
+    const batches = epochBatches(lengths, 8, nn.Prng.make(3))
+    expect(batches.flat().sort((a, b) => a - b)).toEqual(lengths.map((_, i) => i))
+    expect(batches.every((b) => b.length >= 1 && b.length <= 8)).toBe(true)
+    // Sorted within windows of 8 batches, a batch spans far less of the length range than a random one.
+    const spread = mean(batches.map((b) => Math.max(...b.map((i) => lengths[i]!)) - Math.min(...b.map((i) => lengths[i]!))))
+    expect(spread).toBeLessThan(30)
+    // Another seed, another order.
+    expect(epochBatches(lengths, 8, nn.Prng.make(4))).not.toEqual(batches)
   })
 
   it("takes its gradient from a loss equal to the reference Bradley-Terry + score prior", async () => {
