@@ -37,7 +37,8 @@ const runCommand = async (file: string, opts: {
   const store = new Store(storeDir(opts.store))
   const runId = `${new Date().toISOString().replace(/[:.]/g, "-")}-${process.pid}`
   const reporter = process.stderr.isTTY && opts.json !== true ? await terminalReporter() : plainReporter({ verbose: opts.verbose === true })
-  const gpus = opts.gpus === undefined ? detectGpus() : parseGpus(opts.gpus)
+  // Found only when a GPU stage computes: `nvidia-smi` is a process start a cached rerun can skip.
+  const gpus = opts.gpus === undefined ? detectGpus : parseGpus(opts.gpus)
   const program = Runner.run({
     pipeline, pipelineFile: path.resolve(file), sets: opts.set, store, cwd: process.cwd(), seed: opts.seed,
     cpuSlots: opts.cpus ?? os.availableParallelism(), gpus, requireGpu: opts.requireGpu === true,

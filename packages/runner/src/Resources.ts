@@ -16,22 +16,39 @@ export interface ResourcePool {
   readonly sharedGpu: () => number
 }
 
-/** A pool of `cpuSlots` CPU slots and the given GPU devices. */
-export const makePool = (cpuSlots: number, gpus: ReadonlyArray<number>): ResourcePool => {
+/**
+ * A pool of `cpuSlots` CPU slots and the given GPU devices. `gpus` may be a function that finds
+ * them: it is called when a stage first asks for a GPU (or for `gpus`), so a run that computes no
+ * GPU stage (a cached rerun) never starts `nvidia-smi`.
+ */
+export const makePool = (cpuSlots: number, gpus: ReadonlyArray<number> | (() => ReadonlyArray<number>)): ResourcePool => {
   const cpu = Semaphore.makeUnsafe(cpuSlots)
-  const devices = Semaphore.makeUnsafe(gpus.length)
-  const free = [...gpus]
+  let found: { readonly list: ReadonlyArray<number>; readonly devices: Semaphore.Semaphore; readonly free: number[] } | undefined
+  const inventory = () => {
+    if (found === undefined) {
+      const list = typeof gpus === "function" ? gpus() : gpus
+      found = { list, devices: Semaphore.makeUnsafe(list.length), free: [...list] }
+    }
+    return found
+  }
   let next = 0
   return {
     cpuSlots,
-    gpus,
+    get gpus() {
+      return inventory().list
+    },
     cpu: (n) => cpu.takeScoped(Math.max(1, Math.min(n, cpuSlots))),
     // A permit of `devices` guarantees that `free` holds a device when we pop it.
-    gpu: () =>
-      Effect.acquireRelease(
+    gpu: () => {
+      const { devices, free } = inventory()
+      return Effect.acquireRelease(
         devices.take(1).pipe(Effect.map(() => free.shift()!)),
         (d) => Effect.sync(() => free.push(d)).pipe(Effect.andThen(devices.release(1)))
-      ),
-    sharedGpu: () => gpus[next++ % gpus.length]!
+      )
+    },
+    sharedGpu: () => {
+      const { list } = inventory()
+      return list[next++ % list.length]!
+    }
   }
 }

@@ -27,7 +27,8 @@ export interface RunOptions {
   readonly cwd: string
   readonly seed: number
   readonly cpuSlots: number
-  readonly gpus: ReadonlyArray<number>
+  /** GPU devices, or a function that finds them (called only when a node needs a GPU). */
+  readonly gpus: ReadonlyArray<number> | (() => ReadonlyArray<number>)
   readonly requireGpu: boolean
   /** Rerun this node and everything downstream of it. */
   readonly from?: string | undefined
