@@ -13,7 +13,6 @@
  * file that went into it changes (mtime or size), the launcher included. Each build has its own
  * directory, so a process still running an older build keeps finding its files.
  */
-import { createHash } from "node:crypto"
 import * as fs from "node:fs"
 import { createRequire } from "node:module"
 import * as path from "node:path"
@@ -131,16 +130,25 @@ const entrySources = (pipelineFile) => {
   }
 }
 
+/** A short name for a path (FNV-1a, two seeds; node:crypto costs milliseconds to load). */
+const nameOf = (text) => {
+  const fnv = (h) => {
+    for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193)
+    return (h >>> 0).toString(16).padStart(8, "0")
+  }
+  return fnv(0x811c9dc5) + fnv(0x050c5d1f)
+}
+
 const stat = (f) => {
   const st = fs.statSync(f)
   return [f, st.mtimeMs, st.size]
 }
 
-/** The current build of a cache directory, if every file that went into it is unchanged. */
-const freshBuild = (cacheDir) => {
+/** The current build of a cache directory, if it is for this pipeline and every file that went into it is unchanged. */
+const freshBuild = (cacheDir, pipelineFile) => {
   try {
     const current = JSON.parse(fs.readFileSync(path.join(cacheDir, "current.json"), "utf8"))
-    const same = current.inputs.every(([f, m, s]) => {
+    const same = current.pipelineFile === (pipelineFile ?? null) && current.inputs.every(([f, m, s]) => {
       const st = fs.statSync(f)
       return st.mtimeMs === m && st.size === s
     })
@@ -161,6 +169,7 @@ const olderThanAnHour = (file) => {
 /**
  * Removes what other builds of this pipeline left over an hour ago (a process still running one
  * has its code loaded by then), and the caches of pipeline files that no longer exist (test runs).
+ * Runs only after a build.
  */
 const prune = (cacheDir, keep) => {
   for (const f of fs.readdirSync(cacheDir)) {
@@ -170,7 +179,8 @@ const prune = (cacheDir, keep) => {
     let gone
     try {
       const { pipelineFile } = JSON.parse(fs.readFileSync(path.join(cacheRoot, d, "current.json"), "utf8"))
-      gone = pipelineFile !== null && !fs.existsSync(pipelineFile)
+      // Unreachable too: a directory under another name than the launcher looks for (renamed scheme).
+      gone = (pipelineFile !== null && !fs.existsSync(pipelineFile)) || d !== nameOf(pipelineFile ?? "<cli>")
     } catch {
       gone = olderThanAnHour(path.join(cacheRoot, d)) // an older launcher's, or a build that failed
     }
@@ -234,9 +244,9 @@ const build = async (cacheDir, pipelineFile) => {
  * paths of the CLI bundle and, with a pipeline, of the worker bundle (a script to fork).
  */
 export const bundles = async (pipelineFile) => {
-  const cacheDir = path.join(cacheRoot, createHash("sha1").update(pipelineFile ?? "<cli>").digest("hex").slice(0, 16))
+  const cacheDir = path.join(cacheRoot, nameOf(pipelineFile ?? "<cli>"))
   fs.mkdirSync(cacheDir, { recursive: true })
-  const current = freshBuild(cacheDir) ?? (await build(cacheDir, pipelineFile))
+  const current = freshBuild(cacheDir, pipelineFile) ?? (await build(cacheDir, pipelineFile))
   const out = path.join(cacheDir, current.dir)
   const ext = current.format === "esm" ? "mjs" : "cjs"
   return { cli: path.join(out, `rlhf.${ext}`), worker: pipelineFile === undefined ? undefined : path.join(out, `worker.${ext}`) }
