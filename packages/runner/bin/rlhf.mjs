@@ -32,7 +32,11 @@ if (process.env.RLHF_NO_BUNDLE === "1") {
   await main(process.argv)
 } else {
   const { bundles, loadCli } = await import("./Bundle.mjs")
-  const { cli, worker } = await bundles(pipelineFile)
+  const { cli, worker } = await bundles(pipelineFile).catch((e) => {
+    // esbuild's message names each error's file, line and column.
+    process.stderr.write(`rlhf: cannot bundle ${pipelineArg ?? "the CLI"}:\n${String(e.message).replace(/^Build failed with \d+ errors?:\n/, "")}\n`)
+    process.exit(2)
+  })
   if (worker !== undefined) {
     process.env.RLHF_WORKER_BUNDLE = worker
     process.env.RLHF_WORKER_PIPELINE = pipelineFile
