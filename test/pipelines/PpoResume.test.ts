@@ -15,7 +15,7 @@ const MINUTE = 60_000
 const tiny = [
   "ppo.iterations=3", "tokenizer.vocabSize=300", "corpus.nChars=20000", "sft-data.n=200", "preferences.n=200", "rl-prompts.n=32",
   "pretrain.dModel=32", "pretrain.nLayers=1", "pretrain.nHeads=2", "pretrain.contextLength=64", "pretrain.steps=20", "pretrain.evalEvery=0",
-  "sft.steps=10", "sft.evalEvery=0", "rm-train.steps=10", "prompt-filter.k=2", "ppo.stepsPerCheckpoint=1", "ppo.batchSize=8", "ppo.maxNewTokens=8",
+  "sft.steps=10", "sft.evalEvery=0", "rm-train.steps=10", "prompt-filter.k=2", "ppo.stepsPerCheckpoint=4", "ppo.batchSize=8", "ppo.maxNewTokens=8",
   "eval-prompts.n=8", "eval.maxNewTokens=8", "dpo-pairs.maxNewTokens=8", "dpo.steps=2", "reference-baseline.maxNewTokens=8", "prompt-filter.maxNewTokens=8"
 ].flatMap((s) => ["--set", s])
 
@@ -44,7 +44,7 @@ describe("PPO resumes after a kill", () => {
           setTimeout(() => {
             child.kill("SIGKILL")
             resolve()
-          }, 1500)
+          }, 200)
         }
       })
       child.on("exit", () => reject(new Error(`the run ended before iteration 2 started:\n${err.slice(-3000)}`)))

@@ -18,11 +18,16 @@ const { createRequire, wrap } = require("node:module")
  */
 exports.load = (file, saveCache) => {
   const cacheFile = `${file}.v8-cache`
+  // A script compiled from V8's code cache loses its importModuleDynamically callback on Node 20
+  // ("A dynamic import callback was not specified" from a model stage's import() of TensorFlow.js),
+  // so the cache is used only when RLHF_V8_CACHE=1 (the CLI of a cached rerun, which imports nothing).
   let cachedData
-  try {
-    cachedData = fs.readFileSync(cacheFile)
-  } catch {
-    // first run of this build
+  if (process.env.RLHF_V8_CACHE === "1") {
+    try {
+      cachedData = fs.readFileSync(cacheFile)
+    } catch {
+      // first run of this build
+    }
   }
   const script = new vm.Script(wrap(fs.readFileSync(file, "utf8")), {
     filename: file,
@@ -30,7 +35,7 @@ exports.load = (file, saveCache) => {
     // import() of external packages (by absolute path) and of files named at run time.
     importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER
   })
-  if (cachedData === undefined || script.cachedDataRejected === true) {
+  if (process.env.RLHF_V8_CACHE === "1" && (cachedData === undefined || script.cachedDataRejected === true)) {
     const save = () => {
       try {
         const tmp = `${cacheFile}.${process.pid}`
