@@ -80,14 +80,19 @@ describe("pipelines/chatglm-rlhf.ts on the built-in task", () => {
     expect(s.win).toBeGreaterThan(s.loss)
   })
 
-  it("turning PTX off reruns only PPO and what reads its policy", () => {
-    const statuses = run(["ppo.ptxCoef=0"])
-    expect(statuses["rm-train"]).toBe("cached")
-    expect(statuses["dpo"]).toBe("cached")
-    expect(statuses["ppo/1/iteration"]).toBe("ran")
-    expect(statuses["eval-summary"]).toBe("ran")
-    // Forgetting (SFT perplexity of the policy over the SFT model's) is reported in BENCHMARKS.md.
-    expect(forgetting(summary("", ["ppo.ptxCoef=0"]))).toBeGreaterThan(0)
+  // Measured: SFT-perplexity ratio (policy / SFT) 1.04 with PTX vs 1.16 without (seed 0), 1.05 vs 1.16 (seed 1).
+  it("with PTX on, SFT perplexity rises less than with it off, for two seeds", () => {
+    for (const seed of [0, 1]) {
+      const on = [`ppo.seed=${seed}`]
+      const off = [`ppo.seed=${seed}`, "ppo.ptxCoef=0"]
+      const statuses = run(off)
+      // Only PPO and what reads its policy reran.
+      expect(statuses["rm-train"]).toBe("cached")
+      expect(statuses["dpo"]).toBe("cached")
+      expect(statuses["ppo/1/iteration"]).toBe("ran")
+      if (seed !== 0) run(on)
+      expect(forgetting(summary("", on))).toBeLessThan(forgetting(summary("", off)) - 0.05)
+    }
   }, 60 * MINUTE)
 
   it("turning the reference baseline off reruns only PPO and its evaluation", () => {
