@@ -85,7 +85,8 @@ export const run = (options: RunOptions) =>
     const ctx: NodeContext = { options, resolved, pool, workers, forced, fingerprint: fingerprinter() }
     const runOne = (node: Pipeline.ResolvedNode) =>
       Effect.gen(function*() {
-        const start = Date.now()
+        // A node's time counts from when its inputs are ready, not from the start of the run.
+        let start = Date.now()
         const finish = (outcome: Omit<NodeOutcome, "id" | "ms">, result: Done) =>
           Effect.gen(function*() {
             const full: NodeOutcome = { id: node.id, ms: Date.now() - start, ...outcome }
@@ -104,6 +105,7 @@ export const run = (options: RunOptions) =>
           }
           inputs[name] = up.outputs[ref.output]!.hash
         }
+        start = Date.now()
         const result = yield* computeNode(ctx, node, inputs).pipe(Effect.result)
         if (result._tag === "Success") {
           const { status, key, outputs } = result.success
@@ -200,7 +202,7 @@ const execute = (ctx: NodeContext, node: Pipeline.ResolvedNode, inputs: Record<s
   const once: Effect.Effect<ExecuteResult, Error> = node.stage.isolate === true
     ? ctx.workers.run({ pipeline: options.pipelineFile, sets: options.sets, storeDir: options.store.dir, params: node.params, request }, {
       device, timeoutMs, onProgress: hooks.progress, onLog: hooks.log
-    }).pipe(Effect.mapError((e) => new Error(`stage '${node.stage.name}' (node '${node.id}') failed: ${e.message}`)))
+    }).pipe(Effect.mapError((e) => e.message.startsWith("stage '") ? e : new Error(`stage '${node.stage.name}' (node '${node.id}') failed: ${e.message}`)))
     : executeStage(node, request, options.store, hooks).pipe(
       timeoutMs === undefined ? (e) => e : Effect.timeoutOrElse({
         duration: timeoutMs,
