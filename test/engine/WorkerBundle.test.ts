@@ -59,5 +59,13 @@ describe("worker processes", () => {
     expect(backend).toBe(`${expected.name} ${expected.version}`)
     const { nativeAvailable } = await import("../../packages/kernels/src/index.ts")
     if (nativeAvailable()) expect(backend).toMatch(/^native /)
+    // A new worker starts from the code cache the first ones left; the cpu backend is a dynamic
+    // import of an external package (it failed from a cached script while bundles kept import()).
+    const again = rlhf(dir, ["run", "tiny.ts", "--gpus", "none", "--force", "pre", "--json"], { RLHF_TF_BACKEND: "cpu" })
+    expect(again.code, again.stdout + again.stderr).toBe(0)
+    expect(statuses(again)).toEqual({ corpus: "cached", tok: "cached", pre: "ran" })
+    const pre = fs.readdirSync(path.join(dir, ".rlhf/entries")).map((f) => JSON.parse(fs.readFileSync(path.join(dir, ".rlhf/entries", f), "utf8")))
+      .filter((e) => e.node === "pre").map((e) => e.lineage.backend as string)
+    expect(pre.some((b) => /^cpu \d/.test(b))).toBe(true)
   })
 })

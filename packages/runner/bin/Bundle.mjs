@@ -5,7 +5,8 @@
  *
  * Bundles are CommonJS, run by LoadBundle.cjs with V8's code cache (Node 20 has none for ES
  * modules): that halves what starting the CLI or a worker costs. Code only some commands or
- * stages need (model code, the terminal progress view) is wrapped to run when first imported.
+ * stages need (model code, the terminal progress view) is wrapped to run when first imported;
+ * import() is compiled to require(), so external packages must be CommonJS.
  * A pipeline that uses top-level await (which CommonJS cannot express) gets ES module bundles
  * (`.mjs`, lazy chunks, no code cache) instead.
  *
@@ -196,7 +197,8 @@ const OPTIONS = {
 /** CommonJS: the worker's entry is a stub that runs the bundle through the code-cache loader. */
 const buildCjs = async (esbuild, out, entries) => {
   const result = await esbuild.build({
-    ...OPTIONS, format: "cjs", outdir: out, outExtension: { ".js": ".cjs" },
+    // import() becomes require(): see LoadBundle.cjs for why.
+    ...OPTIONS, format: "cjs", supported: { "dynamic-import": false }, outdir: out, outExtension: { ".js": ".cjs" },
     entryPoints: Object.keys(entries).map((name) => ({ in: `rlhf-entry:${name}`, out: name === "worker" ? "worker-body" : name })),
     plugins: [resolvePlugin(entries), identityPlugin]
   })
