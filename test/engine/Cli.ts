@@ -5,14 +5,24 @@
 import { type ChildProcess, spawn, spawnSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
+import { afterAll } from "vitest"
 
 export const repoRoot = path.resolve(import.meta.dirname, "../..")
 const bin = path.join(repoRoot, "packages/runner/bin/rlhf.mjs")
+
+const made: string[] = []
+
+// Scratch directories go when the test file is done (RLHF_KEEP_TEST_DIRS=1 keeps them), and with
+// them, at the launcher's next build, the bundles it cached for their pipeline files.
+afterAll(() => {
+  if (process.env["RLHF_KEEP_TEST_DIRS"] !== "1") for (const dir of made.splice(0)) fs.rmSync(dir, { recursive: true, force: true })
+})
 
 /** A fresh copy of test/fixtures/engine under test/.tmp (so `@rlhf/*` resolves), with its own store. */
 export const scratch = (): string => {
   const dir = path.join(repoRoot, "test/.tmp", `engine-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`)
   fs.cpSync(path.join(repoRoot, "test/fixtures/engine"), dir, { recursive: true })
+  made.push(dir)
   return dir
 }
 
