@@ -40,6 +40,11 @@ export const RmTrainParams = Schema.Struct({
   scorePrior: nonNegativeParam(0.01),
   /** Prompt token budget when a pair does not fit the context; 0 = half the context. */
   maxPromptTokens: intParam(0, 0),
+  /**
+   * Keep the embeddings and the first this many transformer blocks at their SFT values (0: train
+   * everything): with few pairs, tuning only the top of the network overfits less.
+   */
+  freezeLayers: intParam(0, 0),
   /** Share of prompts held out of training and scored at each evaluation (0: score a sample of the training pairs instead). */
   holdout: fractionParam(0),
   /** Evaluate every this many steps (0: only after the last step). */
@@ -131,8 +136,16 @@ const batchSampler = (lengths: ReadonlyArray<number>, batchSize: number, rng: Nn
   }
 }
 
+/** Whether a parameter stays at its initial value: the embeddings and blocks below `freezeLayers`. */
+export const frozen = (name: string, freezeLayers: number): boolean => {
+  if (freezeLayers <= 0) return false
+  if (name === "wte" || name === "wpe") return true
+  const block = /^h\.(\d+)\./.exec(name)
+  return block !== null && Number(block[1]) < freezeLayers
+}
+
 /** One optimiser step on a batch of pairs; returns its metrics. Frees every tensor it makes. */
-const trainStep = (m: Modules, model: Nn.Gpt.Model, opt: Nn.AdamW.Optimizer, picked: ReadonlyArray<Scoring.EncodedPair>, p: Params, lr: number) => {
+const trainStep = (m: Modules, model: Nn.Gpt.Model, trainable: ReadonlyArray<TfCore.Variable>, opt: Nn.AdamW.Optimizer, picked: ReadonlyArray<Scoring.EncodedPair>, p: Params, lr: number) => {
   const { tf, nn, scoring, loss } = m
   const b = picked.length
   // Rows 0..B-1 are the chosen responses, B..2B-1 the rejected ones, of the same pairs.
@@ -147,7 +160,7 @@ const trainStep = (m: Modules, model: Nn.Gpt.Model, opt: Nn.AdamW.Optimizer, pic
       const { grads } = tf.variableGrads(() => {
         scores = tf.keep(scoring.batchScores(model, batch)) // [2B]
         return bradleyTerryForGradient(tf, tf.slice(scores, 0, b), tf.slice(scores, b, b), p.scorePrior)
-      }, [...model.params.values()])
+      }, [...trainable])
       const clipped = nn.AdamW.clipByGlobalNorm(new Map(Object.entries(grads).map(([vn, g]) => [nameOf.get(vn)!, g])), p.gradClip)
       nn.AdamW.apply(opt, model.params, clipped.grads, lr)
       return clipped.norm.dataSync()[0]!
@@ -177,7 +190,8 @@ const train = (
 ): { model: Nn.Gpt.Model; rows: MetricRowType[] } => {
   const { nn } = m
   const model = nn.Gpt.initFrom(init, { head: "reward", seed })
-  const opt = nn.AdamW.make(model.params, { weightDecay: p.weightDecay })
+  const trainable = new Map([...model.params].filter(([name]) => !frozen(name, p.freezeLayers)))
+  const opt = nn.AdamW.make(trainable, { weightDecay: p.weightDecay })
   const schedule = nn.LrSchedule.warmupCosine({ lr: p.lr, warmup: Math.min(p.warmupSteps, steps), total: steps })
   const lengths = trainPairs.map((x) => x.prompt.length + Math.max(x.chosen.length, x.rejected.length))
   const next = batchSampler(lengths, p.batchSize, nn.Prng.make(seed))
@@ -186,7 +200,7 @@ const train = (
     for (let step = 0; step < steps; step++) {
       const t0 = performance.now()
       const lr = schedule(step)
-      const r = trainStep(m, model, opt, next().map((i) => trainPairs[i]!), p, lr)
+      const r = trainStep(m, model, [...trainable.values()], opt, next().map((i) => trainPairs[i]!), p, lr)
       const tokensPerSec = r.tokens / ((performance.now() - t0) / 1000)
       for (const [name, value] of [["loss", r.loss], ["accuracy", r.accuracy], ["margin", r.margin], ["scoreMean", r.scoreMean], ["scoreStd", r.scoreStd], ["gradNorm", r.gradNorm], ["lr", lr], ["tokensPerSec", tokensPerSec]] as const) {
         rows.push(metric(name, value, "train", step))

@@ -89,6 +89,16 @@ describe("rm-train", () => {
     expect(String((error as Error).message)).toMatch(/no training pairs left.*8 identical after truncation to 64 tokens/)
   })
 
+  it("keeps frozen layers at their SFT values and trains the rest", async () => {
+    const init = initTable({ nLayers: 2 })
+    const out = await runStage(RmTrain, { pairs: pairsTable(keywordPairs(32)), tokenizer: tokenizerTable(), init }, { steps: 3, batchSize: 8, lr: 1e-2, freezeLayers: 1 })
+    const before = nn.Weights.loadWeights(init.arrow), after = nn.Weights.loadWeights(out.weights.arrow)
+    const same = (name: string) => tf.tidy(() => tf.max(tf.abs(tf.sub(before.params.get(name)!, after.params.get(name)!))).dataSync()[0]!) === 0
+    for (const name of ["wte", "wpe", "h.0.attn.w_qkv", "h.0.mlp.w_fc", "h.0.ln1.gamma"]) expect(same(name), name).toBe(true)
+    for (const name of ["h.1.attn.w_qkv", "h.1.mlp.w_proj", "ln_f.gamma"]) expect(same(name), name).toBe(false)
+    nn.Gpt.dispose(before), nn.Gpt.dispose(after)
+  })
+
   it("batches every pair once per epoch, similar lengths together", () => {
     const lengths = Array.from({ length: 203 }, (_, i) => (i * 37) % 101)
     const batches = epochBatches(lengths, 8, nn.Prng.make(3))
