@@ -18,6 +18,7 @@ import * as Arrow from "apache-arrow"
 import { Effect, Schema, SchemaAST } from "effect"
 import { toArrowSchema } from "./ArrowSchema.ts"
 import { TableDecodeError } from "./Errors.ts"
+import { type IpcChunks, ipcChunks } from "./IpcChunks.ts"
 
 /** A row schema: an effect `Schema.Struct` of column schemas. */
 export type RowSchema = Schema.Top & { readonly ast: SchemaAST.Objects; readonly Type: object }
@@ -232,6 +233,14 @@ export const metadata = (table: Table): Record<string, string> => Object.fromEnt
 
 /** Serialises to the Arrow IPC file format. */
 export const toIPC = (table: Table): Uint8Array => Arrow.tableToIPC(table.arrow, "file")
+
+export type { IpcChunks }
+
+/**
+ * The bytes of `toIPC(table)` as a list of pieces (mostly views of the table's own column buffers),
+ * not joined into a new buffer: for writers that copy them somewhere anyway (the store).
+ */
+export const toIPCChunks = (table: Table): IpcChunks => ipcChunks(table.arrow)
 
 /** Reads an Arrow IPC buffer and checks it against a row schema. */
 export const fromIPC = <S extends RowSchema>(rowSchema: S, bytes: Uint8Array, name = "table") =>

@@ -365,3 +365,34 @@ describe("Table.fromArrow / fromIPC errors", () => {
     )
   })
 })
+
+describe("toIPCChunks", () => {
+  const joined = (table: Table.Table) => {
+    const { chunks, byteLength } = Table.toIPCChunks(table)
+    expect(chunks.reduce((n, c) => n + c.byteLength, 0)).toBe(byteLength)
+    return Buffer.concat(chunks.map((c) => Buffer.from(c.buffer, c.byteOffset, c.byteLength)))
+  }
+
+  it("joined, is byte for byte toIPC, for any mix of column kinds", () => {
+    fc.assert(
+      fc.property(tableArb, ({ row, rows }) => {
+        const table = Table.make(row.schema as Table.RowSchema, rows as never)
+        expect(joined(table).equals(Buffer.from(Table.toIPC(table)))).toBe(true)
+      }),
+      { numRuns: 100 }
+    )
+  })
+
+  it("is toIPC for several record batches, sliced batches, schema metadata and an empty table", () => {
+    const Row = Schema.Struct({ id: Columns.Int32, text: Columns.Utf8, v: Columns.Vector(3) })
+    const one = Table.make(Row, Array.from({ length: 50 }, (_, i) => ({ id: i, text: "x".repeat(i % 7), v: [i, -i, 0.5] })))
+    const batches = one.arrow.batches[0]!
+    const multi = Effect.runSync(Table.fromArrow(Row, new Arrow.Table([batches, batches.slice(3, 40), batches.slice(17, 18)])))
+    const tagged = Table.withMetadata(multi, { model: "{\"dim\":4}" })
+    const empty = Table.make(Row, [])
+    for (const table of [one, multi, tagged, empty]) {
+      expect(joined(table).equals(Buffer.from(Table.toIPC(table)))).toBe(true)
+    }
+    expect(Table.toRows(Effect.runSync(Table.fromIPC(Row, joined(tagged))))).toStrictEqual(Table.toRows(tagged))
+  })
+})
