@@ -90,8 +90,8 @@ export const executeStage = (
       yield* Table.fromArrow(stage.outputs[name], table.arrow, `${node.id}.${name}`).pipe(
         Effect.mapError((e) => stageError(node, `output '${name}' does not match its declared schema: ${e.message}`))
       )
-      const bytes = Table.toIPC(table)
-      stored[name] = { hash: store.putObject(bytes), rows: table.numRows, bytes: bytes.byteLength }
+      const { hash, bytes } = store.putTable(table)
+      stored[name] = { hash, rows: table.numRows, bytes }
     }
     return { outputs: stored, lineage }
   })

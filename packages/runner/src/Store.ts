@@ -8,11 +8,17 @@
  * - `locks/<key>.lock`: one computation of a key at a time, across runners;
  * - `runs/<run-id>/<node>.log`: each stage's log.
  *
- * Every write is atomic (temporary file, fsync, rename); every read of an object verifies its hash.
+ * Every write is atomic (temporary file, rename), so a killed process never leaves a partial file
+ * under a real name; every read of an object verifies its hash. Entries and node records are
+ * fsynced before their rename. Objects are not: what a power loss could tear is found by that check
+ * when the object is next read (a cache hit reads every output), then deleted and recomputed, while
+ * an fsync per object cost more than hashing and writing it (it waits for tens of MB to reach disk).
  */
 import * as fs from "node:fs"
 import * as path from "node:path"
+import { Table } from "@rlhf/core"
 import { hashBytes } from "./Hash.ts"
+import { assemble } from "./ObjectBuffer.ts"
 
 /** One output of a stage, as stored. */
 export interface StoredOutput {
@@ -70,19 +76,28 @@ const fsyncDir = (dir: string) => {
   }
 }
 
-/** Writes a file atomically: temporary file in the same directory, fsync, rename. */
-export const writeAtomic = (file: string, bytes: Uint8Array | string) => {
+/** Writes all of `bytes` (one write call moves at most about 2 GiB). */
+const writeAll = (fd: number, bytes: Uint8Array) => {
+  for (let offset = 0; offset < bytes.byteLength;) offset += fs.writeSync(fd, bytes, offset, bytes.byteLength - offset)
+}
+
+/**
+ * Writes a file atomically: temporary file in the same directory, then rename. `durable` (the
+ * default) fsyncs the file before the rename and its directory after it.
+ */
+export const writeAtomic = (file: string, bytes: Uint8Array | string, options: { readonly durable?: boolean } = {}) => {
+  const durable = options.durable ?? true
   fs.mkdirSync(path.dirname(file), { recursive: true })
   const tmp = `${file}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`
   const fd = fs.openSync(tmp, "w")
   try {
-    fs.writeSync(fd, typeof bytes === "string" ? Buffer.from(bytes) : bytes)
-    fs.fsyncSync(fd)
+    writeAll(fd, typeof bytes === "string" ? Buffer.from(bytes) : bytes)
+    if (durable) fs.fsyncSync(fd)
   } finally {
     fs.closeSync(fd)
   }
   fs.renameSync(tmp, file)
-  fsyncDir(path.dirname(file))
+  if (durable) fsyncDir(path.dirname(file))
 }
 
 /** An object whose bytes no longer match their hash. */
@@ -118,13 +133,22 @@ export class Store {
     return path.join(this.dir, "runs", runId)
   }
 
-  /** Stores bytes under their hash (a no-op when an intact copy is there) and returns the hash. */
+  /** Stores bytes under their hash (a no-op when a copy of that size is there) and returns the hash. */
   putObject(bytes: Uint8Array): string {
     const hash = hashBytes(bytes)
     const file = this.objectPath(hash)
     if (fs.existsSync(file) && fs.statSync(file).size === bytes.byteLength) return hash
-    writeAtomic(file, bytes)
+    writeAtomic(file, bytes, { durable: false })
     return hash
+  }
+
+  /**
+   * Stores a table as an Arrow IPC file (the bytes of `Table.toIPC`), assembled in a reused buffer
+   * rather than a new one, and returns its hash and size: how a stage's output is stored.
+   */
+  putTable(table: Table.Table): { readonly hash: string; readonly bytes: number } {
+    const { chunks, byteLength } = Table.toIPCChunks(table)
+    return { hash: this.putObject(assemble(chunks, byteLength)), bytes: byteLength }
   }
 
   /** Reads an object and verifies its hash; throws `CorruptObject` (after deleting it) when it does not match. */
