@@ -107,6 +107,11 @@ export interface StepMetrics {
   readonly valLoss?: number
 }
 
+/** A replacement for {@link trainStep} on LM batches (LmParallel.lmStepper: data-parallel across workers). */
+export interface LmStepper {
+  readonly step: (model: Gpt.Model, opt: AdamW.Optimizer, batch: LmBatch, o: { lr: number; maxGradNorm: number }) => StepResult
+}
+
 /** Options shared by the training loops. */
 export interface LoopOptions {
   readonly steps: number
@@ -118,6 +123,8 @@ export interface LoopOptions {
   readonly weightDecay?: number
   readonly maxGradNorm?: number
   readonly onProgress?: (m: StepMetrics) => void
+  /** Takes the optimiser steps instead of trainStep (e.g. data-parallel workers); evaluation stays here. */
+  readonly stepper?: LmStepper
 }
 
 // Shared loop: schedule, optimiser, timing, optional evaluation.
@@ -131,7 +138,9 @@ const runLoop = (model: Gpt.Model, o: LoopOptions, next: (step: number) => LmBat
       const batch = next(step)
       const tokens = tf.tidy(() => tf.sum(batch.attentionMask).dataSync()[0]!)
       const lr = schedule(step)
-      const r = trainStep(model, opt, lmBatchLoss, batch, o.maxGradNorm === undefined ? { lr } : { lr, maxGradNorm: o.maxGradNorm })
+      const r = o.stepper !== undefined
+        ? o.stepper.step(model, opt, batch, { lr, maxGradNorm: o.maxGradNorm ?? 1 })
+        : trainStep(model, opt, lmBatchLoss, batch, o.maxGradNorm === undefined ? { lr } : { lr, maxGradNorm: o.maxGradNorm })
       disposeBatch(batch)
       const seconds = (performance.now() - t0) / 1000
       const valLoss = evaluate?.(step)
