@@ -49,7 +49,7 @@ export const PretrainParams = Schema.Struct({
   /** Context windows per validation (spread evenly over the held-out text); 0: all of it. */
   evalWindows: intParam(0, 64),
   seed: intParam(0, 0),
-  /** CPU slots held while training (data-parallel workers come with the native kernels). */
+  /** Data-parallel worker threads (1: in process); the stage holds this many CPU slots. */
   workers: intParam(1, 1)
 })
 
@@ -74,7 +74,9 @@ export const Pretrain = Stage.make({
       const info = yield* StageInfo
       const report = throttledProgress(yield* Progress)
       const nn = yield* Effect.promise(async () => ({
+        DataParallel: await import("@rlhf/nn/DataParallel"),
         Gpt: await import("@rlhf/nn/Gpt"),
+        LmParallel: await import("@rlhf/nn/LmParallel"),
         Tokenizer: await import("@rlhf/nn/Tokenizer"),
         Train: await import("@rlhf/nn/Train"),
         Weights: await import("@rlhf/nn/Weights")
@@ -97,11 +99,11 @@ export const Pretrain = Stage.make({
         )
       }
       yield* Effect.logInfo(`${corpus.documents} documents, ${train.length} training and ${val.length} held-out tokens; model ${JSON.stringify(config)}`)
-      if (p.workers > 1) yield* Effect.logInfo(`workers=${p.workers}: CPU slots reserved; training runs data-parallel only once the native kernels provide it`)
+      if (p.workers > 1) yield* Effect.logInfo(`data-parallel training on ${p.workers} worker threads`)
 
       const t0 = performance.now()
       const result = yield* attempt(info.node, () =>
-        nn.Train.pretrainLm(train, config, {
+        nn.DataParallel.withPool({ workers: p.workers, models: { lm: { config, head: "lm" } } }, (pool) => nn.Train.pretrainLm(train, config, {
           steps: p.steps,
           batchSize: p.batchSize,
           lr: p.lr,
@@ -111,8 +113,9 @@ export const Pretrain = Stage.make({
           maxGradNorm: p.gradClip,
           ...(p.valFraction > 0 ? { valIds: val, evalEvery: p.evalEvery > 0 ? p.evalEvery : p.steps } : {}),
           evalWindows: p.evalWindows > 0 ? p.evalWindows : Number.MAX_SAFE_INTEGER, // 0: every window of the held-out text
-          onProgress: (m) => report(m.step + 1, p.steps, stepLine(m))
-        }))
+          onProgress: (m) => report(m.step + 1, p.steps, stepLine(m)),
+          ...(pool === undefined ? {} : { stepper: nn.LmParallel.lmStepper(pool) })
+        })))
       const { model, metrics } = result
       const tokensPerSec = meanTokensPerSec(metrics)
       info.record("tokensPerSec", tokensPerSec.toFixed(0))

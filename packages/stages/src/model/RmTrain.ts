@@ -10,7 +10,9 @@ import { Progress, Stage, StageInfo, Table } from "@rlhf/core"
 import type * as Nn from "@rlhf/nn"
 import type * as TfCore from "@tensorflow/tfjs-core"
 import { Effect, Schema } from "effect"
+import { bradleyTerryForGradient } from "../ppo/BradleyTerry.ts"
 import type * as LossModule from "../ppo/RewardModelLoss.ts"
+import type * as RmParallel from "./RmParallel.ts"
 import { promptKey } from "../preferences/Normalize.ts"
 import { hashFraction } from "../preferences/Split.ts"
 import { metric, MetricRow, metricsTable } from "../schemas/MetricRow.ts"
@@ -54,7 +56,7 @@ export const RmTrainParams = Schema.Struct({
   /** Sequences per forward pass when evaluating. */
   evalBatchSize: intParam(2, 32),
   seed: intParam(0, 0),
-  /** CPU slots to hold while training. */
+  /** Data-parallel worker threads (1: in process); the stage holds this many CPU slots. */
   workers: intParam(1, 1)
 })
 
@@ -67,26 +69,18 @@ interface Modules {
   readonly nn: typeof Nn
   readonly scoring: typeof Scoring
   readonly loss: typeof LossModule
+  readonly parallel: typeof RmParallel
 }
 
 const loadModules = Effect.promise(async (): Promise<Modules> => ({
   tf: await import("@tensorflow/tfjs-core"),
   nn: await import("@rlhf/nn"),
   scoring: await import("./RewardScoring.ts"),
-  loss: await import("../ppo/RewardModelLoss.ts")
+  loss: await import("../ppo/RewardModelLoss.ts"),
+  parallel: await import("./RmParallel.ts")
 }))
 
-/**
- * The loss of `rewardModelLoss`, −log σ(r_w − r_l) + λ·(r_w² + r_l²) averaged over pairs, written
- * with softplus (−log σ(m) = softplus(−m)) for the gradient tape: tfjs's `logSigmoid` is a
- * custom-gradient op whose gradient reads its input after the forward pass freed it, which
- * fails on the wasm backend. The reported loss still comes from `rewardModelLoss`.
- */
-export const bradleyTerryForGradient = (tf: typeof TfCore, chosen: TfCore.Tensor, rejected: TfCore.Tensor, scorePrior: number): TfCore.Scalar =>
-  tf.tidy(() => {
-    const prior = tf.mul(scorePrior, tf.add(tf.square(chosen), tf.square(rejected)))
-    return tf.mean(tf.add(tf.softplus(tf.neg(tf.sub(chosen, rejected))), prior)) as TfCore.Scalar
-  })
+export { bradleyTerryForGradient }
 
 /** Loss and score metrics of a set of encoded pairs under the current model (no gradients). */
 const evaluate = (m: Modules, model: Nn.Gpt.Model, pairs: ReadonlyArray<Scoring.EncodedPair>, p: Params, step: number, group: string): MetricRowType[] => {
@@ -186,7 +180,8 @@ const train = (
   p: Params,
   seed: number,
   steps: number,
-  report: (done: number, total: number, info: string) => void
+  report: (done: number, total: number, info: string) => void,
+  pool: Nn.DataParallel.Pool | undefined
 ): { model: Nn.Gpt.Model; rows: MetricRowType[] } => {
   const { nn } = m
   const model = nn.Gpt.initFrom(init, { head: "reward", seed })
@@ -200,7 +195,10 @@ const train = (
     for (let step = 0; step < steps; step++) {
       const t0 = performance.now()
       const lr = schedule(step)
-      const r = trainStep(m, model, [...trainable.values()], opt, next().map((i) => trainPairs[i]!), p, lr)
+      const picked = next().map((i) => trainPairs[i]!)
+      const r = pool === undefined
+        ? trainStep(m, model, [...trainable.values()], opt, picked, p, lr)
+        : m.parallel.rmStep(pool, model, [...trainable.keys()], opt, picked, p, lr)
       const tokensPerSec = r.tokens / ((performance.now() - t0) / 1000)
       for (const [name, value] of [["loss", r.loss], ["accuracy", r.accuracy], ["margin", r.margin], ["scoreMean", r.scoreMean], ["scoreStd", r.scoreStd], ["gradNorm", r.gradNorm], ["lr", lr], ["tokensPerSec", tokensPerSec]] as const) {
         rows.push(metric(name, value, "train", step))
@@ -288,7 +286,9 @@ export const RmTrain = Stage.make({
         try: () => {
           try {
             const data = prepare(m, tok, init.config.contextLength, Table.toRows(inputs.pairs), params, seed, info.node)
-            const trained = train(m, init, data.trainPairs, data.evalPairs, data.evalGroup, params, seed, data.steps, report)
+            const workers = { workers: params.workers, models: { [m.parallel.REPLICA]: { config: init.config, head: "reward" as const } }, taskModules: [m.parallel.taskModule] }
+            const trained = m.nn.DataParallel.withPool(workers, (pool) =>
+              train(m, init, data.trainPairs, data.evalPairs, data.evalGroup, params, seed, data.steps, report, pool))
             return { model: trained.model, rows: [...data.rows, metric("parameters", m.nn.Gpt.parameterCount(trained.model)), ...trained.rows] }
           } finally {
             m.nn.Gpt.dispose(init)

@@ -42,7 +42,7 @@ export const SftParams = Schema.Struct({
   /** Prompt token budget when an example does not fit the context; 0: half the context. */
   maxPromptTokens: intParam(0, 0),
   seed: intParam(0, 0),
-  /** CPU slots held while training. */
+  /** Data-parallel worker threads (1: in process); the stage holds this many CPU slots. */
   workers: intParam(1, 1)
 })
 
@@ -86,7 +86,9 @@ export const Sft = Stage.make({
       const report = throttledProgress(yield* Progress)
       const nn = yield* Effect.promise(async () => ({
         ChatTemplate: await import("@rlhf/nn/ChatTemplate"),
+        DataParallel: await import("@rlhf/nn/DataParallel"),
         Gpt: await import("@rlhf/nn/Gpt"),
+        LmParallel: await import("@rlhf/nn/LmParallel"),
         Prng: await import("@rlhf/nn/Prng"),
         Tokenizer: await import("@rlhf/nn/Tokenizer"),
         Train: await import("@rlhf/nn/Train"),
@@ -119,7 +121,7 @@ export const Sft = Stage.make({
 
       const init = yield* attempt(info.node, () => nn.Weights.loadWeights(inputs.init.arrow), "Wire init to the weights output of a pretrain or sft node")
       const result = yield* attempt(info.node, () =>
-        nn.Train.sftLm(train, init, {
+        nn.DataParallel.withPool({ workers: p.workers, models: { lm: { config, head: "lm" } } }, (pool) => nn.Train.sftLm(train, init, {
           steps: p.steps,
           batchSize: p.batchSize,
           lr: p.lr,
@@ -128,8 +130,9 @@ export const Sft = Stage.make({
           weightDecay: p.weightDecay,
           maxGradNorm: p.gradClip,
           ...(val.length > 0 ? { valExamples: val, evalEvery: p.evalEvery > 0 ? p.evalEvery : p.steps } : {}),
-          onProgress: (m) => report(m.step + 1, p.steps, stepLine(m))
-        })).pipe(Effect.ensuring(Effect.sync(() => nn.Gpt.dispose(init))))
+          onProgress: (m) => report(m.step + 1, p.steps, stepLine(m)),
+          ...(pool === undefined ? {} : { stepper: nn.LmParallel.lmStepper(pool) })
+        }))).pipe(Effect.ensuring(Effect.sync(() => nn.Gpt.dispose(init))))
       const { model, metrics } = result
       const tokensPerSec = meanTokensPerSec(metrics)
       info.record("tokensPerSec", tokensPerSec.toFixed(0))
