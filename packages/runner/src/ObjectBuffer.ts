@@ -7,17 +7,33 @@
  * VMs this runs on, against ~3 µs to copy the page), so a reused buffer writes several times faster.
  * The first object of a process still pays for touching the buffer once.
  *
- * A process keeps at most RETAIN_BYTES for this; a larger object gets a buffer of its own, dropped
- * after its write.
+ * A process keeps at most RETAIN_BYTES for this, and only while it keeps writing: the buffer is
+ * dropped once no object has been assembled for IDLE_MS (a long-lived runner does not hold the size
+ * of its largest output for good). A larger object gets a buffer of its own, dropped after its write.
  */
 
 /** The most this process keeps between writes. */
 export const RETAIN_BYTES = 256 * 2 ** 20
 
+/** How long the buffer outlives its last use. */
+export const IDLE_MS = 2000
+
 let pooled: Uint8Array = new Uint8Array(0)
+
+let idle: NodeJS.Timeout | undefined
+
+/** (Re)starts the countdown to dropping the buffer; it never keeps the process alive. */
+const touch = () => {
+  if (idle === undefined) {
+    idle = setTimeout(() => {
+      pooled = new Uint8Array(0)
+    }, IDLE_MS).unref()
+  } else idle.refresh()
+}
 
 const bufferFor = (byteLength: number): Uint8Array => {
   if (byteLength > RETAIN_BYTES) return Buffer.allocUnsafeSlow(byteLength)
+  touch()
   if (pooled.byteLength < byteLength) {
     // Doubling (up to the cap) so that a run of slowly growing objects does not reallocate each time.
     pooled = Buffer.allocUnsafeSlow(Math.min(RETAIN_BYTES, Math.max(byteLength, pooled.byteLength * 2)))

@@ -9,7 +9,7 @@ import { Columns, Table } from "@rlhf/core"
 import { Schema } from "effect"
 import { afterAll, describe, expect, it } from "vitest"
 import { hashBytes } from "../src/Hash.ts"
-import { assemble } from "../src/ObjectBuffer.ts"
+import { assemble, IDLE_MS } from "../src/ObjectBuffer.ts"
 import { CorruptObject, Store } from "../src/Store.ts"
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), "rlhf-store-test-"))
@@ -67,6 +67,17 @@ describe("ObjectBuffer.assemble", () => {
     const b = assemble([Uint8Array.of(9, 8)], 2)
     expect([...b]).toStrictEqual([9, 8])
     expect(b.buffer).toBe(a.buffer)
+  })
+
+  it("drops its buffer once unused for IDLE_MS, and keeps it while in use", async () => {
+    const a = assemble([new Uint8Array(1000)], 1000)
+    await new Promise((r) => setTimeout(r, IDLE_MS / 2))
+    const b = assemble([Uint8Array.of(1)], 1)
+    expect(b.buffer).toBe(a.buffer)
+    await new Promise((r) => setTimeout(r, IDLE_MS + 300))
+    const c = assemble([Uint8Array.of(2)], 1)
+    expect(c.buffer).not.toBe(a.buffer)
+    expect([...c]).toStrictEqual([2])
   })
 
   it("refuses pieces that do not add up to the length given", () => {
