@@ -39,8 +39,8 @@ export const lmShards = (batch: Train.LmBatch, parts: number): LmShard[] => {
   })
 }
 
-// The shard as tensors (freed by the caller's tidy).
-const shardBatch = (s: LmShard): Train.LmBatch => {
+/** The shard as an LmBatch of tensors (for the caller, or its tidy, to free). */
+export const lmShardBatch = (s: LmShard): Train.LmBatch => {
   const shape: [number, number] = [s.rows, s.width]
   return {
     ids: tf.tensor2d(s.ids, shape, "int32"),
@@ -52,7 +52,7 @@ const shardBatch = (s: LmShard): Train.LmBatch => {
 
 /** The shard's share of the batch LM loss under `model` (differentiable; call inside a tidy). */
 export const lmShardShare = (model: Gpt.Model, shard: LmShard): tf.Scalar => {
-  const b = shardBatch(shard)
+  const b = lmShardBatch(shard)
   return tf.mul(Train.lmBatchLoss(model, b), shard.share) as tf.Scalar
 }
 

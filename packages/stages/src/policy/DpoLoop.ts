@@ -8,6 +8,7 @@
  * This module loads TensorFlow.js.
  */
 import * as AdamW from "@rlhf/nn/AdamW"
+import type * as DataParallel from "@rlhf/nn/DataParallel"
 import * as Gpt from "@rlhf/nn/Gpt"
 import * as LogProbs from "@rlhf/nn/LogProbs"
 import * as LrSchedule from "@rlhf/nn/LrSchedule"
@@ -19,8 +20,10 @@ import { dpoLossReference } from "../ppo/Dpo.ts"
 import { metric, type MetricRow } from "../schemas/MetricRow.ts"
 import { checkedTurns, type PreferenceRow } from "../schemas/PreferenceRow.ts"
 import { logProbs } from "./Models.ts"
-import { optimise } from "./PpoLoop.ts"
+import { dpoStep } from "./ParallelSteps.ts"
+import { optimise, type StepReport } from "./PpoLoop.ts"
 import { mixSeed } from "./Seeds.ts"
+import { dpoStepLoss } from "./StepLosses.ts"
 
 /** A preference pair as token ids. */
 export interface DpoPair {
@@ -74,13 +77,30 @@ export const sequenceLogProbs = (model: Gpt.Model, pairs: ReadonlyArray<DpoPair>
   }
 }
 
-/** Trains a copy of `sft` with DPO; returns the new model and per-step metrics. */
+// One DPO step in process on `picked`; reports the 2k sequence log-probs, chosen then rejected.
+const inProcessStep = (policy: Gpt.Model, opt: AdamW.Optimizer, lr: number, o: DpoOptions, picked: ReadonlyArray<DpoPair>, refChosen: number[], refRejected: number[]): StepReport => {
+  const prompts = picked.map((p) => p.prompt)
+  const batch = LogProbs.sequenceBatch([...prompts, ...prompts], [...picked.map((p) => p.chosen), ...picked.map((p) => p.rejected)], policy.config.contextLength)
+  const refC = tf.tensor1d(refChosen), refR = tf.tensor1d(refRejected)
+  try {
+    return optimise(policy, opt, lr, o.maxGradNorm, (report) => dpoStepLoss(policy, batch, refC, refR, o.beta, 1, report))
+  } finally {
+    tf.dispose([refC, refR])
+    LogProbs.disposeBatch(batch)
+  }
+}
+
+/**
+ * Trains a copy of `sft` with DPO; returns the new model and per-step metrics. With a `pool`
+ * (workers > 1) each step runs data-parallel (ParallelSteps).
+ */
 export const dpoTrain = (
   sft: Gpt.Model,
   pairs: ReadonlyArray<DpoPair>,
   o: DpoOptions,
   seed: number,
-  onStep?: (step: number, loss: number, accuracy: number) => void
+  onStep?: (step: number, loss: number, accuracy: number) => void,
+  pool?: DataParallel.Pool
 ): { model: Gpt.Model; metrics: Array<typeof MetricRow.Type> } => {
   if (pairs.length === 0) throw new Error("dpo got no usable preference pairs (none, or all identical after truncation); wire a non-empty PreferenceRow table")
   const ref = sequenceLogProbs(sft, pairs, o.forwardBatchSize)
@@ -88,7 +108,6 @@ export const dpoTrain = (
   const opt = AdamW.make(policy.params, { weightDecay: o.weightDecay })
   const schedule = LrSchedule.warmupCosine({ lr: o.lr, warmup: Math.min(o.warmupSteps, o.steps), total: o.steps })
   const metrics: Array<typeof MetricRow.Type> = []
-  const ctx = policy.config.contextLength
   let order: number[] = [], at = 0, pass = 0
   const next = (): number[] => {
     const picked: number[] = []
@@ -110,28 +129,19 @@ export const dpoTrain = (
     for (let step = 0; step < o.steps; step++) {
       const idx = next()
       const k = idx.length
-      const prompts = idx.map((i) => pairs[i]!.prompt)
-      const batch = LogProbs.sequenceBatch([...prompts, ...prompts], [...idx.map((i) => pairs[i]!.chosen), ...idx.map((i) => pairs[i]!.rejected)], ctx)
-      const refChosen = tf.tensor1d(idx.map((i) => ref.chosen[i]!)), refRejected = tf.tensor1d(idx.map((i) => ref.rejected[i]!))
+      const picked = idx.map((i) => pairs[i]!)
+      const refChosen = idx.map((i) => ref.chosen[i]!), refRejected = idx.map((i) => ref.rejected[i]!)
       const lr = schedule(step)
-      const result = optimise(policy, opt, lr, o.maxGradNorm, (report) => {
-        const seq = tf.sum(LogProbs.tokenLogProbs(policy, batch).logProbs, 1) // [2k]: chosen then rejected
-        report(seq)
-        // −log σ(m) written as softplus(−m): tf.logSigmoid's custom gradient reads its input after
-        // an enclosing tidy has freed it (so ppo/Dpo.dpoLoss cannot be differentiated here); the
-        // metrics come from dpoLossReference on the same log-probs.
-        const margins = tf.mul(o.beta, tf.sub(tf.sub(tf.slice(seq, 0, k), refChosen), tf.sub(tf.slice(seq, k, k), refRejected)))
-        return tf.mean(tf.softplus(tf.neg(margins))) as tf.Scalar
-      })
+      const result = pool === undefined
+        ? inProcessStep(policy, opt, lr, o, picked, refChosen, refRejected)
+        : dpoStep(pool, policy, opt, lr, o, picked, refChosen, refRejected)
       const seq = result.reported[0]!
       const m = dpoLossReference({
         policyChosen: seq.subarray(0, k), policyRejected: seq.subarray(k, 2 * k),
-        refChosen: idx.map((i) => ref.chosen[i]!), refRejected: idx.map((i) => ref.rejected[i]!), beta: o.beta
+        refChosen, refRejected, beta: o.beta
       })
       const { loss, accuracy, margin, chosenReward, rejectedReward } = m
       const gradNorm = result.gradNorm
-      tf.dispose([refChosen, refRejected])
-      LogProbs.disposeBatch(batch)
       metrics.push(
         metric("loss", loss, "train", step), metric("accuracy", accuracy, "train", step), metric("margin", margin, "train", step),
         metric("chosen_reward", chosenReward, "train", step), metric("rejected_reward", rejectedReward, "train", step),

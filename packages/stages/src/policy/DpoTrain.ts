@@ -51,15 +51,16 @@ export const Dpo = Stage.make({
   run: ({ inputs, params }) =>
     Effect.gen(function*() {
       const info = yield* StageInfo
-      const { models, dpo, nn } = yield* loadRuntime
+      const { models, dpo, nn, parallel } = yield* loadRuntime
       const report = yield* progressCallback
       const out = yield* attempt(info.node, () => {
         const tok = models.loadTokenizer(inputs.tokenizer)
         return models.withModels([() => models.loadModel(inputs.sft, "sft", "lm")], ([sft]) => {
           const { pairs, identical } = dpo.encodePairs(tok, Table.toRows(inputs.pairs), sft!.config.contextLength, params.maxPromptTokens)
           const steps = params.steps > 0 ? params.steps : Math.max(1, Math.ceil((params.epochs * pairs.length) / params.batchSize))
-          const trained = dpo.dpoTrain(sft!, pairs, { ...params, steps }, mixSeed(info.seed, params.seed), (step, loss, accuracy) =>
-            report(step + 1, steps, `loss ${loss.toFixed(3)} · acc ${accuracy.toFixed(2)}`))
+          const trained = parallel.withPolicyPool(params.workers, { policy: sft! }, (pool) =>
+            dpo.dpoTrain(sft!, pairs, { ...params, steps }, mixSeed(info.seed, params.seed), (step, loss, accuracy) =>
+              report(step + 1, steps, `loss ${loss.toFixed(3)} · acc ${accuracy.toFixed(2)}`), pool))
           try {
             return { weights: nn.Weights.weightsToTable(trained.model), metrics: trained.metrics, identical, pairs: pairs.length }
           } finally {

@@ -94,19 +94,22 @@ export interface Responses {
   readonly finished: boolean[]
 }
 
+/** The sampling knobs as Generate.generate takes them (without the seed). */
+export const generateOptions = (s: Sampling): Generate.GenerateOptions => ({
+  maxNewTokens: s.maxNewTokens,
+  temperature: s.temperature,
+  ...(s.topK > 0 ? { topK: s.topK } : {}),
+  ...(s.topP < 1 ? { topP: s.topP } : {}),
+  ...(s.greedy === true || s.temperature === 0 ? { greedy: true } : {})
+})
+
 /**
  * Samples one response per prompt in batches of `forwardBatchSize`; batch b draws from the seed
  * (seed, b), so the result depends only on the inputs and the seed.
  */
 export const generate = (model: Gpt.Model, prompts: ReadonlyArray<Int32Array>, s: Sampling, seed: number, onBatch?: (done: number) => void): Responses => {
   const ids: Int32Array[] = [], finished: boolean[] = []
-  const options: Generate.GenerateOptions = {
-    maxNewTokens: s.maxNewTokens,
-    temperature: s.temperature,
-    ...(s.topK > 0 ? { topK: s.topK } : {}),
-    ...(s.topP < 1 ? { topP: s.topP } : {}),
-    ...(s.greedy === true || s.temperature === 0 ? { greedy: true } : {})
-  }
+  const options = generateOptions(s)
   for (let at = 0, b = 0; at < prompts.length; at += s.forwardBatchSize, b++) {
     const g = Generate.generate(model, prompts.slice(at, at + s.forwardBatchSize), { ...options, seed: mixSeed(seed, b) })
     ids.push(...g.tokens), finished.push(...g.finished)

@@ -42,7 +42,10 @@ export const SamplingFields = {
 /** Fields every model stage has: its seed (mixed with the run's) and the CPU slots it holds. */
 export const CommonFields = {
   seed: int(0, 0),
-  /** CPU slots held while running. */
+  /**
+   * CPU slots held while running; dpo, ppo-update, ppo-iteration and rollout also run that many
+   * data-parallel worker threads (training steps and sampling; 1: in process).
+   */
   workers: int(1, 1)
 }
 

@@ -77,7 +77,7 @@ export const PpoIteration = Stage.make({
   run: ({ inputs, params }) =>
     Effect.gen(function*() {
       const info = yield* StageInfo
-      const { models, rollout, ppo } = yield* loadRuntime
+      const { models, rollout, ppo, parallel } = yield* loadRuntime
       const report = yield* progressCallback
       const steps = params.stepsPerCheckpoint
       const out = yield* attempt(info.node, () => {
@@ -86,7 +86,7 @@ export const PpoIteration = Stage.make({
         const tok = models.loadTokenizer(inputs.tokenizer)
         const loads = [() => models.loadModel(inputs.ref, "ref", "lm"), () => models.loadModel(inputs.rm, "rm", "reward")]
         return models.withModels(loads, ([ref, rm]) =>
-          ppo.withPpoState(inputs, params.weightDecay, (s) => {
+          ppo.withPpoState(inputs, params.weightDecay, (s) => parallel.withPolicyPool(params.workers, { policy: s.policy, critic: s.critic }, (pool) => {
             const budget = models.promptBudget([s.policy, ref!, s.critic, rm!].map((m) => m.config.contextLength), params.maxNewTokens, params.maxPromptTokens)
             const prompts = models.encodePrompts(tok, Table.toRows(inputs.prompts), budget)
             const baseline = params.useBaseline ? models.baselineMap(Table.toRows(inputs.baseline)) : undefined
@@ -102,16 +102,16 @@ export const PpoIteration = Stage.make({
               const phase = (k: number, label: string) => (done: number, total: number) =>
                 report(Math.round(1000 * (2 * step + k + done / total)), 2000 * steps, `round ${round} ${label}`)
               const rs = rollout.collectRollouts({ policy: s.policy, ref: ref!, critic: s.critic, rm: rm! }, tok, batch, {
-                sampling: params, seed: seeds.generate, round, baseline
+                sampling: params, seed: seeds.generate, round, baseline, pool
               }, phase(0, "rollout"))
-              const result = ppo.ppoUpdate(s, rs, kl, ptx, params, seeds.update, phase(1, "update"))
+              const result = ppo.ppoUpdate(s, rs, kl, ptx, params, seeds.update, phase(1, "update"), pool)
               kl = result.kl
               rollouts.push(...rs)
               metrics.push(...statsRows(result.stats, round))
               report(2000 * (step + 1), 2000 * steps, `round ${round} · reward ${result.stats["reward_mean"]!.toFixed(3)} · kl ${result.stats["kl"]!.toFixed(3)}`)
             }
             return { checkpoint: ppo.checkpoint(s), kl, rollouts, metrics }
-          }))
+          })))
       })
       return {
         ...(yield* checkpointTables(out.checkpoint)),

@@ -15,7 +15,8 @@
  * This module loads TensorFlow.js.
  */
 import * as AdamW from "@rlhf/nn/AdamW"
-import * as Gpt from "@rlhf/nn/Gpt"
+import type * as DataParallel from "@rlhf/nn/DataParallel"
+import type * as Gpt from "@rlhf/nn/Gpt"
 import * as LogProbs from "@rlhf/nn/LogProbs"
 import * as Prng from "@rlhf/nn/Prng"
 import * as Train from "@rlhf/nn/Train"
@@ -25,14 +26,15 @@ import type * as arrow from "apache-arrow"
 import { gae } from "../ppo/Gae.ts"
 import { type KlControllerState, updateKl } from "../ppo/KlController.ts"
 import { type KlEstimator, klPenalizedRewards } from "../ppo/KlEstimators.ts"
-import { maskedMeanTensor, policyLoss, valueLoss } from "../ppo/Losses.ts"
 import { whiten } from "../ppo/Whiten.ts"
 import type { Table } from "@rlhf/core"
 import type { PolicyOptimizerRow } from "../schemas/PolicyOptimizerRow.ts"
 import type { WeightsRow } from "../schemas/WeightsRow.ts"
 import { loadModel, loadOptimizer, meanStd, withModels } from "./Models.ts"
+import { type PpoRows, ppoSteps } from "./ParallelSteps.ts"
 import type { Rollout } from "./RolloutLoop.ts"
 import { mixSeed } from "./Seeds.ts"
+import { gatherRows, ppoCriticLoss, ppoPolicyLoss } from "./StepLosses.ts"
 
 /** Hyper-parameters of one update. */
 export interface PpoOptions {
@@ -110,14 +112,27 @@ export const optimise = (
   return out
 }
 
-// Rows of `rows` picked by `idx`, cut to width r, as a [k, r] tensor.
-const gather = (rows: ReadonlyArray<Float32Array>, idx: ReadonlyArray<number>, r: number): tf.Tensor2D => {
-  const data = new Float32Array(idx.length * r)
-  idx.forEach((i, j) => data.set(rows[i]!.subarray(0, r), j * r))
-  return tf.tensor2d(data, [idx.length, r])
+// One minibatch in process: the policy step, then the critic step.
+const inProcessSteps = (s: PpoState, rollouts: ReadonlyArray<Rollout>, idx: ReadonlyArray<number>, rows: PpoRows, ptxBatch: Train.LmBatch | undefined, o: PpoOptions) => {
+  const batch = LogProbs.sequenceBatch(idx.map((i) => rollouts[i]!.promptIds), idx.map((i) => rollouts[i]!.responseIds), s.policy.config.contextLength)
+  const r = batch.responseMask.shape[1]
+  const oldLogp = gatherRows(rows.logp, idx, r), adv = gatherRows(rows.advantages, idx, r), ret = gatherRows(rows.returns, idx, r), oldV = gatherRows(rows.oldValues, idx, r)
+  try {
+    const policyStep = optimise(s.policy, s.policyOpt, o.lr, o.maxGradNorm, (report) =>
+      ppoPolicyLoss(s.policy, batch, oldLogp, adv, ptxBatch, o, { tokens: 1, ptx: 1 }, report))
+    const criticStep = optimise(s.critic, s.criticOpt, o.criticLr, o.maxGradNorm, (report) =>
+      ppoCriticLoss(s.critic, batch, oldV, ret, o.valueClip, 1, report))
+    return { policyStep, criticStep }
+  } finally {
+    tf.dispose([oldLogp, adv, ret, oldV])
+    LogProbs.disposeBatch(batch)
+  }
 }
 
-/** Runs one PPO update in place on `s` and returns the next KL state and the metrics. */
+/**
+ * Runs one PPO update in place on `s` and returns the next KL state and the metrics. With a
+ * `pool` (workers > 1) each minibatch's steps run data-parallel (ParallelSteps).
+ */
 export const ppoUpdate = (
   s: PpoState,
   rollouts: ReadonlyArray<Rollout>,
@@ -125,7 +140,8 @@ export const ppoUpdate = (
   ptx: ReadonlyArray<Train.SftExample>,
   o: PpoOptions,
   seed: number,
-  onProgress?: (done: number, total: number) => void
+  onProgress?: (done: number, total: number) => void,
+  pool?: DataParallel.Pool
 ): PpoResult => {
   const n = rollouts.length
   if (n === 0) throw new Error("ppo-update got no rollouts; wire a rollout table with at least one row")
@@ -151,32 +167,15 @@ export const ppoUpdate = (
     const order = shuffled(n, Prng.make(mixSeed(seed, SHUFFLE_SALT, epoch)))
     for (let mb = 0; mb < perEpoch; mb++) {
       const idx = order.slice(mb * o.minibatchSize, (mb + 1) * o.minibatchSize)
-      const batch = LogProbs.sequenceBatch(idx.map((i) => rollouts[i]!.promptIds), idx.map((i) => rollouts[i]!.responseIds), ctx)
-      const r = batch.responseMask.shape[1]
-      const oldLogp = gather(logp, idx, r), adv = gather(advantages, idx, r), ret = gather(returns, idx, r), oldV = gather(oldValues, idx, r)
       const ptxBatch = o.ptxCoef > 0 ? ptxExamples(ptx, o.ptxBatchSize, mixSeed(seed, PTX_SALT, epoch, mb), ctx) : undefined
-      const policyStep = optimise(s.policy, s.policyOpt, o.lr, o.maxGradNorm, (report) => {
-        const out = LogProbs.tokenLogProbs(s.policy, batch)
-        const pl = policyLoss({ logp: out.logProbs, oldLogp, advantages: adv, mask: batch.responseMask, clipEps: o.clipEps })
-        const ent = maskedMeanTensor(out.entropy, batch.responseMask)
-        ;[pl.loss, pl.clipFraction, pl.approxKl, ent].forEach(report)
-        let loss = tf.sub(pl.loss, tf.mul(o.entropyCoef, ent))
-        if (ptxBatch !== undefined) {
-          const lm = Train.lmBatchLoss(s.policy, ptxBatch)
-          report(lm)
-          loss = tf.add(loss, tf.mul(o.ptxCoef, lm))
-        } else report(tf.scalar(0))
-        return loss as tf.Scalar
-      })
-      const criticStep = optimise(s.critic, s.criticOpt, o.criticLr, o.maxGradNorm, (report) => {
-        const values = Gpt.scalarHead(s.critic, LogProbs.responseHidden(s.critic, batch)) // [k, r]
-        const out = valueLoss({ values, oldValues: oldV, returns: ret, mask: batch.responseMask, clipRange: o.valueClip })
-        ;[out.loss, out.clipFraction].forEach(report)
-        return out.loss
-      })
-      tf.dispose([oldLogp, adv, ret, oldV])
-      LogProbs.disposeBatch(batch)
-      if (ptxBatch !== undefined) tf.dispose([ptxBatch.ids, ptxBatch.targets, ptxBatch.lossMask, ptxBatch.attentionMask])
+      const rows = { logp, advantages, returns, oldValues }
+      const { policyStep, criticStep } = (() => {
+        try {
+          return pool === undefined ? inProcessSteps(s, rollouts, idx, rows, ptxBatch, o) : ppoSteps(pool, s, rollouts, idx, rows, ptxBatch, o)
+        } finally {
+          if (ptxBatch !== undefined) tf.dispose([ptxBatch.ids, ptxBatch.targets, ptxBatch.lossMask, ptxBatch.attentionMask])
+        }
+      })()
       const [pg, clipFraction, approxKl, entropy, ptxLoss] = policyStep.reported.map((x) => x[0]!)
       const [vl, valueClipFraction] = criticStep.reported.map((x) => x[0]!)
       add("policy_loss", pg!), add("clip_fraction", clipFraction!), add("approx_kl", approxKl!), add("entropy", entropy!)

@@ -63,7 +63,7 @@ export const PpoUpdate = Stage.make({
   run: ({ inputs, params }) =>
     Effect.gen(function*() {
       const info = yield* StageInfo
-      const { models, rollout, ppo } = yield* loadRuntime
+      const { models, rollout, ppo, parallel } = yield* loadRuntime
       const report = yield* progressCallback
       const seeds = roundSeeds(info.seed, params.seed, params.iteration, 0)
       const out = yield* attempt(info.node, () => {
@@ -73,7 +73,8 @@ export const PpoUpdate = Stage.make({
         return ppo.withPpoState(inputs, params.weightDecay, (s) => {
           const ptx = params.ptxCoef > 0 ? models.encodeSft(tok, Table.toRows(inputs.sft), s.policy.config.contextLength) : []
           const rollouts = rollout.rolloutsFromRows(Table.toRows(inputs.rollouts))
-          const result = ppo.ppoUpdate(s, rollouts, carry.kl, ptx, params, seeds.update, (done, total) => report(done, total))
+          const result = parallel.withPolicyPool(params.workers, { policy: s.policy, critic: s.critic }, (pool) =>
+            ppo.ppoUpdate(s, rollouts, carry.kl, ptx, params, seeds.update, (done, total) => report(done, total), pool))
           return { checkpoint: ppo.checkpoint(s), ...result }
         })
       })

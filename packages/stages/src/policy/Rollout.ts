@@ -50,7 +50,7 @@ export const Rollout = Stage.make({
   run: ({ inputs, params }) =>
     Effect.gen(function*() {
       const info = yield* StageInfo
-      const { models, rollout } = yield* loadRuntime
+      const { models, rollout, parallel } = yield* loadRuntime
       const report = yield* progressCallback
       const seeds = roundSeeds(info.seed, params.seed, params.iteration, 0)
       const rows = yield* attempt(info.node, () => {
@@ -65,9 +65,10 @@ export const Rollout = Stage.make({
           const all = models.encodePrompts(tok, Table.toRows(inputs.prompts), budget)
           const prompts = rollout.roundPrompts(all, params.batchSize, params.iteration, seeds.prompts)
           const baseline = params.useBaseline ? models.baselineMap(Table.toRows(inputs.baseline)) : undefined
-          return rollout.collectRollouts({ policy: policy!, ref: ref!, critic: critic!, rm: rm! }, tok, prompts, {
-            sampling: params, seed: seeds.generate, round: params.iteration, baseline
-          }, (done, total) => report(done, total))
+          return parallel.withPolicyPool(params.workers, { policy: policy! }, (pool) =>
+            rollout.collectRollouts({ policy: policy!, ref: ref!, critic: critic!, rm: rm! }, tok, prompts, {
+              sampling: params, seed: seeds.generate, round: params.iteration, baseline, pool
+            }, (done, total) => report(done, total)))
         })
       })
       return { rollouts: Table.fromColumns(PolicyRolloutRow, rollout.rolloutColumns(rows)) }

@@ -6,10 +6,12 @@
  *
  * This module loads TensorFlow.js (through Models.ts).
  */
+import type * as DataParallel from "@rlhf/nn/DataParallel"
 import type * as Gpt from "@rlhf/nn/Gpt"
 import type * as Tokenizer from "@rlhf/nn/Tokenizer"
 import type { PolicyRolloutRow } from "../schemas/PolicyRolloutRow.ts"
 import * as Models from "./Models.ts"
+import * as ParallelSteps from "./ParallelSteps.ts"
 import type { Sampling } from "./Params.ts"
 import { roundBatch } from "./PromptBatches.ts"
 
@@ -44,6 +46,8 @@ export interface RolloutOptions {
   readonly round: number
   /** Reference rewards by prompt key (subtracted from the raw reward), or undefined to use raw rewards. */
   readonly baseline: ReadonlyMap<string, number> | undefined
+  /** Data-parallel workers (replica "policy") that sample the responses; undefined: in process. */
+  readonly pool?: DataParallel.Pool | undefined
 }
 
 /** Samples one response per prompt and scores it; `onProgress` gets (done, total) sub-steps. */
@@ -63,7 +67,8 @@ export const collectRollouts = (
   })
   const ids = prompts.map((p) => p.ids)
   const total = prompts.length + 4
-  const gen = Models.generate(m.policy, ids, o.sampling, o.seed, (done) => onProgress?.(done, total))
+  const onBatch = (done: number) => onProgress?.(done, total)
+  const gen = o.pool === undefined ? Models.generate(m.policy, ids, o.sampling, o.seed, onBatch) : ParallelSteps.generate(o.pool, m.policy, ids, o.sampling, o.seed, onBatch)
   const logp = Models.logProbs(m.policy, ids, gen.ids, bs)
   onProgress?.(prompts.length + 1, total)
   const refLogp = Models.logProbs(m.ref, ids, gen.ids, bs)

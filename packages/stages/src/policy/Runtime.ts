@@ -10,6 +10,7 @@ import { Effect } from "effect"
 import type * as DpoLoopModule from "./DpoLoop.ts"
 import type * as EvalLoopModule from "./EvalLoop.ts"
 import type * as ModelsModule from "./Models.ts"
+import type * as ParallelStepsModule from "./ParallelSteps.ts"
 import { PolicyError } from "./PolicyError.ts"
 import type * as PpoLoopModule from "./PpoLoop.ts"
 import type * as RolloutLoopModule from "./RolloutLoop.ts"
@@ -22,6 +23,7 @@ export interface Runtime {
   readonly ppo: typeof PpoLoopModule
   readonly dpo: typeof DpoLoopModule
   readonly evals: typeof EvalLoopModule
+  readonly parallel: typeof ParallelStepsModule
 }
 
 const loadModules = Effect.promise(async (): Promise<Runtime> => ({
@@ -30,7 +32,8 @@ const loadModules = Effect.promise(async (): Promise<Runtime> => ({
   rollout: await import("./RolloutLoop.ts"),
   ppo: await import("./PpoLoop.ts"),
   dpo: await import("./DpoLoop.ts"),
-  evals: await import("./EvalLoop.ts")
+  evals: await import("./EvalLoop.ts"),
+  parallel: await import("./ParallelSteps.ts")
 }))
 
 const messageOf = (e: unknown): string => (e instanceof Error ? e.message : String(e))
