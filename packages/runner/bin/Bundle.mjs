@@ -18,13 +18,14 @@ import * as fs from "node:fs"
 import { createRequire } from "node:module"
 import * as path from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
+import { rewriteEffectImports } from "./EffectImports.mjs"
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 const runnerSrc = path.join(here, "../src")
 const cacheRoot = path.join(here, "../node_modules/.cache/rlhf-bundles")
 const loader = path.join(here, "LoadBundle.cjs")
 /** Files that shape every build besides its inputs: the launcher. */
-const builders = [path.join(here, "rlhf.mjs"), fileURLToPath(import.meta.url), loader]
+const builders = [path.join(here, "rlhf.mjs"), fileURLToPath(import.meta.url), loader, path.join(here, "EffectImports.mjs")]
 
 /**
  * Packages that stay outside the bundle: native addons and TensorFlow.js (large, with .wasm and
@@ -66,7 +67,8 @@ const META_RESOLVE = /import\.meta\.resolve\(\s*(["'])([^"']+)\1\s*\)/g
  * Each workspace module keeps its own identity inside the bundle: import.meta.* point at the source
  * file (a native addon loaded with createRequire(import.meta.url) is found beside its source), a
  * literal import.meta.resolve("pkg") is resolved from the source file at build time, and
- * Stage.make({...}) is told its module, for the code fingerprint.
+ * Stage.make({...}) is told its module, for the code fingerprint. Imports from "effect" are
+ * split into one per module, which esbuild can tree-shake (see EffectImports.mjs).
  */
 const identityPlugin = {
   name: "rlhf-module-identity",
@@ -84,6 +86,10 @@ const identityPlugin = {
         .replaceAll("import.meta.dirname", JSON.stringify(dir))
         .replaceAll("import.meta.filename", JSON.stringify(a.path))
         .replace(/\bStage\.make\(\{/g, `Stage.make({ module: ${JSON.stringify(a.path)}, `)
+      contents = await rewriteEffectImports(contents, async () => {
+        const r = await b.resolve("effect", { kind: "import-statement", resolveDir: dir, importer: a.path, pluginData: { again: true } })
+        return r.errors.length === 0 && path.isAbsolute(r.path) ? r.path : undefined
+      })
       return { contents, loader: "ts", resolveDir: dir }
     })
   }
