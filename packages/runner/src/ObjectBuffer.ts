@@ -9,11 +9,16 @@
  *
  * A process keeps at most RETAIN_BYTES for this, and only while it keeps writing: the buffer is
  * dropped once no object has been assembled for IDLE_MS (a long-lived runner does not hold the size
- * of its largest output for good). A larger object gets a buffer of its own, dropped after its write.
+ * of its largest output for good). A larger object gets a buffer of its own, dropped after its write;
+ * so does one under POOL_MIN_BYTES, whose few pages cost less than the idle timer (the first timer
+ * of a process loads Node's timer module, milliseconds a fresh worker would pay for a tiny output).
  */
 
 /** The most this process keeps between writes. */
 export const RETAIN_BYTES = 256 * 2 ** 20
+
+/** Objects smaller than this get a buffer of their own. */
+export const POOL_MIN_BYTES = 256 * 2 ** 10
 
 /** How long the buffer outlives its last use. */
 export const IDLE_MS = 2000
@@ -32,6 +37,7 @@ const touch = () => {
 }
 
 const bufferFor = (byteLength: number): Uint8Array => {
+  if (byteLength < POOL_MIN_BYTES) return Buffer.allocUnsafe(byteLength)
   if (byteLength > RETAIN_BYTES) return Buffer.allocUnsafeSlow(byteLength)
   touch()
   if (pooled.byteLength < byteLength) {

@@ -9,7 +9,7 @@ import { Columns, Table } from "@rlhf/core"
 import { Schema } from "effect"
 import { afterAll, describe, expect, it } from "vitest"
 import { hashBytes } from "../src/Hash.ts"
-import { assemble, IDLE_MS } from "../src/ObjectBuffer.ts"
+import { assemble, IDLE_MS, POOL_MIN_BYTES } from "../src/ObjectBuffer.ts"
 import { CorruptObject, Store } from "../src/Store.ts"
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), "rlhf-store-test-"))
@@ -61,23 +61,30 @@ describe("Store.putTable", () => {
 })
 
 describe("ObjectBuffer.assemble", () => {
+  const big = (fill: number, n = POOL_MIN_BYTES + 10) => new Uint8Array(n).fill(fill)
+
   it("joins the pieces in order, and reuses its buffer for an object no larger than the last", () => {
-    const a = assemble([Uint8Array.of(1, 2, 3), Uint8Array.of(), Uint8Array.of(4, 5)], 5)
-    expect([...a]).toStrictEqual([1, 2, 3, 4, 5])
-    const b = assemble([Uint8Array.of(9, 8)], 2)
-    expect([...b]).toStrictEqual([9, 8])
+    const small = assemble([Uint8Array.of(1, 2, 3), Uint8Array.of(), Uint8Array.of(4, 5)], 5)
+    expect([...small]).toStrictEqual([1, 2, 3, 4, 5])
+    const a = assemble([big(1), Uint8Array.of(7)], POOL_MIN_BYTES + 11)
+    expect(a[0]).toBe(1)
+    expect(a[POOL_MIN_BYTES + 10]).toBe(7)
+    const b = assemble([big(9, POOL_MIN_BYTES)], POOL_MIN_BYTES)
+    expect(b.every((x) => x === 9)).toBe(true)
     expect(b.buffer).toBe(a.buffer)
+    // Small objects get buffers of their own.
+    expect(assemble([Uint8Array.of(1)], 1).buffer).not.toBe(a.buffer)
   })
 
   it("drops its buffer once unused for IDLE_MS, and keeps it while in use", async () => {
-    const a = assemble([new Uint8Array(1000)], 1000)
+    const a = assemble([big(1)], POOL_MIN_BYTES + 10)
     await new Promise((r) => setTimeout(r, IDLE_MS / 2))
-    const b = assemble([Uint8Array.of(1)], 1)
+    const b = assemble([big(2, POOL_MIN_BYTES)], POOL_MIN_BYTES)
     expect(b.buffer).toBe(a.buffer)
     await new Promise((r) => setTimeout(r, IDLE_MS + 300))
-    const c = assemble([Uint8Array.of(2)], 1)
+    const c = assemble([big(3, POOL_MIN_BYTES)], POOL_MIN_BYTES)
     expect(c.buffer).not.toBe(a.buffer)
-    expect([...c]).toStrictEqual([2])
+    expect(c.every((x) => x === 3)).toBe(true)
   })
 
   it("refuses pieces that do not add up to the length given", () => {
