@@ -274,6 +274,26 @@ export const resolveSync = (pipeline: Pipeline, setArgs: ReadonlyArray<string> =
   return { name: pipeline.name, module: pipeline.module, nodes, byId: new Map(nodes.map((n) => [n.id, n])) }
 }
 
+/** A node as built, before `resolveSync`'s checks: everything but its decoded params. */
+export type BuiltNode = Omit<ResolvedNode, "params">
+
+/**
+ * The nodes of a pipeline built with `setArgs`, by id, without `resolveSync`'s graph checks,
+ * ordering and param decoding. For a worker process: its runner has resolved the same pipeline and
+ * sends the decoded params with each node to run, so the worker only needs to find the node's stage.
+ */
+export const buildNodesSync = (pipeline: Pipeline, setArgs: ReadonlyArray<string> = []): ReadonlyMap<string, BuiltNode> => {
+  const drafts = new Map<string, Draft>()
+  pipeline.build(makeBuilder("", drafts, parseSets(setArgs), new Set()))
+  return new Map([...drafts.values()].map((d): [string, BuiltNode] => [d.id, {
+    id: d.id,
+    stage: d.stage,
+    inputs: Object.fromEntries(Object.entries(d.inputs).map(([k, r]) => [k, { node: r.node, output: r.output }])),
+    timeoutMs: d.timeoutMs ?? d.stage.timeoutMs,
+    retries: d.retries ?? d.stage.retries ?? 0
+  }]))
+}
+
 /** `resolveSync` as an Effect with its errors typed. */
 export const resolve = (pipeline: Pipeline, setArgs: ReadonlyArray<string> = []) =>
   Effect.try({

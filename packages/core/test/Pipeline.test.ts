@@ -274,6 +274,22 @@ describe("ids, groups and order", () => {
     expectTopological(resolved)
   })
 
+  it("buildNodesSync finds every node resolveSync does, with the same stage, inputs, timeout and retries, under the same --set", () => {
+    const sized = Pipeline.make("sized", (p) => {
+      const n = p.param("n", Schema.Int, 2)
+      const read = p.add("read", Read, { params: { path: "x.txt" }, timeoutMs: 5000 })
+      for (let i = 0; i < n; i++) p.group(`g${i}`, (g) => g.add("score", Score, { inputs: { lines: read.out.lines }, retries: 2 }))
+    })
+    const sets = ["n=3", "g1/score.scale=4"]
+    const resolved = Pipeline.resolveSync(sized, sets)
+    const built = Pipeline.buildNodesSync(sized, sets)
+    expect([...built.keys()].sort()).toStrictEqual(ids(resolved).sort())
+    for (const node of resolved.nodes) {
+      const { params: _, ...rest } = node
+      expect(built.get(node.id)).toStrictEqual(rest)
+    }
+  })
+
   it("lets builders see their prefix", () => {
     const prefixes: Array<string> = []
     Pipeline.resolveSync(Pipeline.make("prefix", (p: Builder) => {

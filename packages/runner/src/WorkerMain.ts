@@ -10,21 +10,22 @@ import { Store } from "./Store.ts"
 import type { RunMessage, WorkerMessage } from "./WorkerProtocol.ts"
 
 const send = (m: WorkerMessage) => process.send?.(m)
-const resolved = new Map<string, Pipeline.Resolved>()
+const built = new Map<string, ReadonlyMap<string, Pipeline.BuiltNode>>()
 
-const resolve = async (file: string, sets: ReadonlyArray<string>) => {
+// The runner has resolved (checked, ordered, decoded) the same pipeline: building it is enough to
+// find a node's stage, and costs a fresh worker less than resolving it again.
+const nodesOf = async (file: string, sets: ReadonlyArray<string>) => {
   const cacheKey = JSON.stringify([file, sets])
-  const hit = resolved.get(cacheKey)
+  const hit = built.get(cacheKey)
   if (hit !== undefined) return hit
-  const r = Pipeline.resolveSync(await loadPipeline(file), sets)
-  resolved.set(cacheKey, r)
-  return r
+  const nodes = Pipeline.buildNodesSync(await loadPipeline(file), sets)
+  built.set(cacheKey, nodes)
+  return nodes
 }
 
 const run = async (m: RunMessage) => {
   try {
-    const pipeline = await resolve(m.pipeline, m.sets)
-    const node = pipeline.byId.get(m.request.node)
+    const node = (await nodesOf(m.pipeline, m.sets)).get(m.request.node)
     if (node === undefined) throw new Error(`node '${m.request.node}' is not in ${m.pipeline}`)
     // Params come from the runner, so an edit of the pipeline file mid-run cannot run other params under this key.
     const exit = await Effect.runPromiseExit(executeStage({ ...node, params: m.params }, m.request, new Store(m.storeDir), {
