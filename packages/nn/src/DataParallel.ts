@@ -1,22 +1,29 @@
 /**
- * Data-parallel training and batched work across worker threads.
+ * Data-parallel training and batched work across threads.
  *
- * A pool holds W worker threads, each with replicas of the same named models on the same tensor
- * backend. A training step cuts the batch into W shards of rows (the caller says how, see
- * {@link shardRanges}); each worker computes the gradient of its shard's share of the batch loss
- * (the shard's loss weighted by its share of the batch's normaliser, e.g. of the masked tokens, so
- * the shares add up to the full-batch loss) and leaves it in shared memory. The parent adds the
- * W gradients in worker order (fixed, so a fixed W is deterministic), clips, applies AdamW to its
- * own (master) copy of the model and publishes the new weights to shared memory, from where
- * every worker reloads them before its next request. Up to float32 summation order, the summed
- * gradient is the single-process gradient of the whole batch.
+ * A pool of W computes with the calling (parent) thread and W − 1 worker threads, each worker
+ * holding replicas of the same named models on the same tensor backend. A training step cuts the
+ * batch into at most W shards of rows (the caller says how, see {@link shardRanges}): the parent
+ * takes the first on its own (master) model, worker k the (k+1)-th on its replica. Each computes
+ * the gradient of its shard's share of the batch loss (the shard's loss weighted by its share of
+ * the batch's normaliser, e.g. of the masked tokens, so the shares add up to the full-batch loss);
+ * workers leave theirs in shared memory. The parent adds the gradients in shard order (fixed, so
+ * a fixed W gives the same bits), clips, applies AdamW to the master and publishes the new weights
+ * to shared memory, from where every worker reloads them before its next request. Up to float32
+ * summation order, the summed gradient is the single-process gradient of the whole batch.
  *
  * The same pool runs other sharded work (jobs), such as generating a shard of a rollout's prompts.
  * Calls are synchronous (see SyncWorker): loops keep their shape. W = 1 needs no pool
  * ({@link withPool} runs the body in process).
  *
- * Workers load the built-in LM loss (LmParallel.ts) and the task modules named at open: modules
- * exporting `tasks` ({@link WorkerTasks}) whose losses and jobs run inside the workers.
+ * Losses and jobs come from task modules ({@link TaskModule}): the workers load each by its URL,
+ * the parent uses the same `tasks` directly.
+ *
+ * Threads: OpenBLAS and the kernels' fork-join pool are one per process, so while the pool
+ * computes, the thread count is max(1, ⌊cores / W⌋) for everyone (the parent's own count comes
+ * back afterwards). With more than one thread each, the fused LayerNorm gradient's partial sums
+ * depend on which thread wins the shared fork-join pool, so bit-identical reruns are guaranteed
+ * with one thread per worker (W ≥ cores, as on a 2-core machine with W = 2).
  */
 import * as Kernels from "@rlhf/kernels"
 import * as tf from "@tensorflow/tfjs-core"
@@ -50,7 +57,7 @@ export type ShardLoss<S = never> = (ctx: LossContext, shard: S, report: (x: tf.T
 /** A job on one shard, run inside a worker; returns a structured-cloneable value. */
 export type ShardJob<P = never> = (ctx: WorkerContext, payload: P) => SyncWorker.Reply
 
-/** What a task module exports as `tasks`. */
+/** A task module's losses and jobs (what it exports as `tasks`). */
 export interface WorkerTasks {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   readonly losses?: Readonly<Record<string, ShardLoss<any>>>
@@ -58,15 +65,21 @@ export interface WorkerTasks {
   readonly jobs?: Readonly<Record<string, ShardJob<any>>>
 }
 
+/** A module of tasks: its file URL (workers load it with require) and its `tasks` (the parent uses them directly). */
+export interface TaskModule {
+  readonly url: string
+  readonly tasks: WorkerTasks
+}
+
 /** Options of {@link open}. */
 export interface PoolOptions {
-  /** Worker threads (at least 2). */
+  /** Threads that compute: the parent and workers − 1 worker threads (at least 2). */
   readonly workers: number
   /** The models every worker holds a replica of, by name. */
   readonly models: Readonly<Record<string, ReplicaSpec>>
-  /** File URLs of modules exporting `tasks` (besides the built-in "lm" loss). */
-  readonly taskModules?: ReadonlyArray<string>
-  /** BLAS and kernel threads while workers compute (default max(1, floor(cores / workers))). */
+  /** Where the losses and jobs come from (e.g. LmParallel.taskModule). */
+  readonly taskModules: ReadonlyArray<TaskModule>
+  /** BLAS and kernel threads while the pool computes (default max(1, floor(cores / workers))). */
   readonly threadsPerWorker?: number
   /** Fail a worker that takes longer than this to answer (default: wait as long as it lives). */
   readonly timeoutMs?: number
@@ -100,15 +113,15 @@ export interface Pool {
   readonly size: number
   /**
    * One optimiser step of `model` (the master copy of replica `name`) on `shards` (at most one
-   * per worker) with loss `loss`: summed shard gradients, global-norm clipping, AdamW; the new
-   * weights are published to the workers.
+   * per thread) with loss `loss`: summed shard gradients, global-norm clipping, AdamW; the workers
+   * get the new weights before they next compute.
    */
   readonly step: (name: string, model: Gpt.Model, opt: AdamW.Optimizer, loss: string, shards: ReadonlyArray<unknown>, o: StepOptions) => StepResult
   /** The summed shard gradients of `loss` w.r.t. `params` (default all) of `model`, without a step. */
   readonly gradients: (name: string, model: Gpt.Model, loss: string, shards: ReadonlyArray<unknown>, params?: ReadonlyArray<string>) => Gradients
-  /** Runs job `job` on each payload (at most one per worker) and returns the values in order; `models` are published first. */
+  /** Runs job `job` on each payload (at most one per thread) and returns the values in order; `models` (by replica name) are what the job sees. */
   readonly run: (job: string, payloads: ReadonlyArray<unknown>, models: Readonly<Record<string, Gpt.Model>>) => unknown[]
-  /** Copies `model`'s weights to replica `name` (done automatically by step, and by run for the models it names). */
+  /** Copies `model`'s weights to replica `name` now; step and run do it when the model changed through step or is new to them (call this after changing it otherwise). */
   readonly publish: (name: string, model: Gpt.Model) => void
   /** Stops the workers and restores the thread count (idempotent). A failed call closes the pool too. */
   readonly close: () => void
@@ -138,6 +151,7 @@ export interface InitRequest {
   readonly type: "init"
   readonly backend: string
   readonly models: ReadonlyArray<{ name: string; spec: ReplicaSpec; weights: SharedArrayBuffer; grads: SharedArrayBuffer }>
+  /** URLs of the task modules. */
   readonly taskModules: ReadonlyArray<string>
 }
 
@@ -169,20 +183,63 @@ export interface GradAnswer {
 
 const messageOf = (e: unknown) => (e instanceof Error ? e.message : String(e))
 
+/** Losses and jobs of several task modules by name; a name defined twice is an error. */
+export const mergeTasks = (modules: ReadonlyArray<{ from: string; tasks: WorkerTasks }>) => {
+  const losses = new Map<string, ShardLoss<unknown>>(), jobs = new Map<string, ShardJob<unknown>>()
+  for (const { from, tasks } of modules) {
+    for (const [kind, source, target] of [["loss", tasks.losses, losses], ["job", tasks.jobs, jobs]] as const) {
+      for (const [name, fn] of Object.entries(source ?? {})) {
+        if (target.has(name)) throw new Error(`${from} defines ${kind} "${name}", which another task module already defines`)
+        ;(target as Map<string, unknown>).set(name, fn)
+      }
+    }
+  }
+  return { losses, jobs }
+}
+
+/** One shard's loss, the gradients of the parameters `names` it reached, and its reports (as arrays). */
+export interface ShardGradients {
+  readonly loss: number
+  readonly grads: Map<string, Float32Array>
+  readonly reports: Float32Array[]
+}
+
+/** Gradients of a shard loss w.r.t. parameters `names` of `ctx.model` (parent and workers alike); frees every tensor. */
+export const shardGradients = (ctx: LossContext, names: ReadonlyArray<string>, loss: ShardLoss<unknown>, shard: unknown): ShardGradients => {
+  const vars = names.map((n) => {
+    const v = ctx.model.params.get(n)
+    if (v === undefined) throw new Error(`the model has no parameter ${n}`)
+    return v
+  })
+  const nameOf = new Map(vars.map((v, i) => [v.name, names[i]!]))
+  const reported: tf.Tensor[] = []
+  const { value, grads } = tf.tidy(() => tf.variableGrads(() => loss(ctx, shard, (x) => void reported.push(tf.keep(x))), vars))
+  try {
+    return {
+      loss: value.dataSync()[0]!,
+      grads: new Map(Object.entries(grads).map(([vn, g]) => [nameOf.get(vn)!, g.dataSync() as Float32Array])),
+      reports: reported.map((x) => Float32Array.from(x.dataSync() as Float32Array))
+    }
+  } finally {
+    tf.dispose([value, ...Object.values(grads), ...new Set(reported)])
+  }
+}
+
 /**
- * Starts `workers` threads with replicas of `models` on the current tensor backend; blocks until
- * all are ready. Close it when done (see {@link withPool}).
+ * Starts a pool of `workers` (the parent and workers − 1 threads with replicas of `models` on the
+ * current tensor backend); blocks until all are ready. Close it when done (see {@link withPool}).
  */
 export const open = (o: PoolOptions): Pool => {
   if (!Number.isInteger(o.workers) || o.workers < 2) throw new Error(`DataParallel.open: workers must be an integer ≥ 2, got ${o.workers} (1 runs in process without a pool)`)
   const w = o.workers
   const threads = o.threadsPerWorker ?? Math.max(1, Math.floor(availableParallelism() / w))
   const mainThreads = Kernels.getThreads()
+  const { losses, jobs } = mergeTasks(o.taskModules.map((m) => ({ from: m.url, tasks: m.tasks })))
   const replicas = new Map(Object.entries(o.models).map(([name, spec]) => {
     const lay = layout(spec)
     const total = lay.reduce((n, p) => n + p.size, 0)
     const weights = new SharedArrayBuffer(total * 4)
-    const grads = Array.from({ length: w }, () => new SharedArrayBuffer(total * 4))
+    const grads = Array.from({ length: w - 1 }, () => new SharedArrayBuffer(total * 4))
     return [name, { spec, layout: lay, weights, grads, version: 0, published: undefined as Gpt.Model | undefined }]
   }))
   const workers: SyncWorker.SyncWorker[] = []
@@ -195,9 +252,14 @@ export const open = (o: PoolOptions): Pool => {
   // A call the pool cannot take fails without touching the workers.
   const usable = (shards: number) => {
     if (closed !== undefined) throw new Error("DataParallel: the pool is closed")
-    if (shards < 1 || shards > w) throw new Error(`DataParallel: ${shards} shards for ${w} workers (need 1 to ${w})`)
+    if (shards < 1 || shards > w) throw new Error(`DataParallel: ${shards} shards for ${w} threads (need 1 to ${w})`)
   }
-  // Any failure once workers are involved: every worker stops (none is left computing or holding
+  const known = <F>(table: Map<string, F>, kind: string, name: string): F => {
+    const f = table.get(name)
+    if (f === undefined) throw new Error(`DataParallel: no ${kind} named "${name}" (known: ${[...table.keys()].join(", ")})`)
+    return f
+  }
+  // Any failure once threads are involved: every worker stops (none is left computing or holding
   // the process), then the error.
   const failing = <A>(body: () => A): A => {
     try {
@@ -207,22 +269,29 @@ export const open = (o: PoolOptions): Pool => {
       throw e
     }
   }
-  // All workers compute at once with `threads` each; the parent alone gets its own count back.
-  const across = <A>(requests: ReadonlyArray<unknown>): A[] => {
+  // Shard 0 here while workers take shards 1.., all with `threads` each; waits for every worker,
+  // even after a failure, so none is still computing when the pool closes.
+  const across = <A, B>(count: number, request: (i: number) => unknown, local: () => A): [A, B[]] => {
     if (mainThreads > 0) Kernels.setThreads(threads)
     try {
-      requests.forEach((r, i) => workers[i]!.post(r))
-      // Wait for all, even after a failure, so none is still computing when the pool closes.
-      const settled = requests.map((_, i) => {
+      for (let i = 1; i < count; i++) workers[i - 1]!.post(request(i))
+      let first: { ok: true; value: A } | { ok: false; error: unknown }
+      try {
+        first = { ok: true, value: local() }
+      } catch (e) {
+        first = { ok: false, error: new Error(`data-parallel worker 1 of ${w} (the parent thread) failed: ${messageOf(e)}`, { cause: e }) }
+      }
+      const rest = Array.from({ length: count - 1 }, (_, i) => {
         try {
-          return { ok: true as const, value: workers[i]!.wait(o.timeoutMs) as A }
+          return { ok: true as const, value: workers[i]!.wait(o.timeoutMs) as B }
         } catch (e) {
           return { ok: false as const, error: e }
         }
       })
-      const failed = settled.find((s) => !s.ok)
+      if (!first.ok) throw first.error
+      const failed = rest.find((s) => !s.ok)
       if (failed !== undefined && !failed.ok) throw failed.error
-      return settled.map((s) => (s as { value: A }).value)
+      return [first.value, rest.map((s) => (s as { value: B }).value)]
     } finally {
       if (mainThreads > 0) Kernels.setThreads(mainThreads)
     }
@@ -244,36 +313,38 @@ export const open = (o: PoolOptions): Pool => {
     r.version++, (r.published = model)
   }
   const versions = () => Object.fromEntries([...replicas].map(([n, r]) => [n, r.version]))
+  // The parent's view of the models: the latest it published, `extra` over them.
+  const parentModels = (extra: Readonly<Record<string, Gpt.Model>>) =>
+    new Map<string, Gpt.Model>([...[...replicas].flatMap(([n, r]) => (r.published === undefined ? [] : [[n, r.published] as const])), ...Object.entries(extra)])
 
   const gradients: Pool["gradients"] = (name, model, loss, shards, params) => {
     usable(shards.length)
     const r = replica(name)
+    const fn = known(losses, "shard loss", loss)
     return failing(() => {
-      if (r.published !== model) publish(name, model)
-      const answers = across<GradAnswer>(shards.map((shard) => ({ type: "grad", model: name, loss, shard, params, versions: versions() } satisfies GradRequest)))
+      if (shards.length > 1 && r.published !== model) publish(name, model)
+      const names = params ?? r.layout.map((p) => p.name)
+      const request = (i: number): GradRequest => ({ type: "grad", model: name, loss, shard: shards[i], params, versions: versions() })
+      const [own, answers] = across<ShardGradients, GradAnswer>(shards.length, request, () =>
+        shardGradients({ models: parentModels({ [name]: model }), model }, names, fn, shards[0]))
       // As in process: a parameter the loss does not reach gets no gradient, so no update (not even decay).
-      const reached = new Set(answers.flatMap((a) => a.reached))
+      const reached = new Set([...own.grads.keys(), ...answers.flatMap((a) => a.reached)])
       const views = r.grads.slice(0, answers.length).map((g) => new Float32Array(g))
       const grads = new Map<string, Float32Array>()
       for (const p of r.layout) {
         if (!reached.has(p.name)) continue
-        // Worker order, one float32 rounding per addition: the same W gives the same bits.
-        const sum = views[0]!.slice(p.offset, p.offset + p.size)
-        for (let k = 1; k < views.length; k++) {
-          const g = views[k]!
-          for (let i = 0; i < p.size; i++) sum[i] += g[p.offset + i]!
-        }
+        // Shard order, one float32 rounding per addition: the same W gives the same bits.
+        const sum = own.grads.get(p.name) ?? new Float32Array(p.size)
+        for (const g of views) for (let i = 0; i < p.size; i++) sum[i] += g[p.offset + i]!
         grads.set(p.name, sum)
       }
-      return { grads, loss: answers.reduce((s, a) => s + a.loss, 0), reports: answers.map((a) => a.reports) }
+      return { grads, loss: answers.reduce((s, a) => s + a.loss, own.loss), reports: [own.reports, ...answers.map((a) => a.reports)] }
     })
   }
 
   const step: Pool["step"] = (name, model, opt, loss, shards, so) => {
-    usable(shards.length)
-    replica(name)
+    const g = gradients(name, model, loss, shards, so.params)
     return failing(() => {
-      const g = gradients(name, model, loss, shards, so.params)
       const grads = new Map([...g.grads].map(([n, values]) => [n, tf.tensor(values, model.params.get(n)!.shape, "float32")]))
       const gradNorm = tf.tidy(() => {
         const clipped = AdamW.clipByGlobalNorm(grads, so.maxGradNorm)
@@ -281,7 +352,7 @@ export const open = (o: PoolOptions): Pool => {
         return clipped.norm.dataSync()[0]!
       })
       tf.dispose([...grads.values()])
-      publish(name, model)
+      replica(name).published = undefined // changed: the workers get it before they next compute
       return { loss: g.loss, gradNorm, reports: g.reports }
     })
   }
@@ -289,19 +360,22 @@ export const open = (o: PoolOptions): Pool => {
   const run: Pool["run"] = (job, payloads, models) => {
     usable(payloads.length)
     for (const name of Object.keys(models)) replica(name)
+    const fn = known(jobs, "job", job)
     return failing(() => {
-      for (const [name, model] of Object.entries(models)) if (replica(name).published !== model) publish(name, model)
-      return across(payloads.map((payload) => ({ type: "job", job, payload, versions: versions() } satisfies JobRequest)))
+      if (payloads.length > 1) for (const [name, model] of Object.entries(models)) if (replica(name).published !== model) publish(name, model)
+      const request = (i: number): JobRequest => ({ type: "job", job, payload: payloads[i], versions: versions() })
+      const [own, rest] = across<unknown, unknown>(payloads.length, request, () => fn({ models: parentModels(models) }, payloads[0]).value)
+      return [own, ...rest]
     })
   }
 
   try {
-    for (let i = 0; i < w; i++) workers.push(SyncWorker.spawn(new URL("./DataParallelWorker.ts", import.meta.url), { index: i }, `data-parallel worker ${i + 1} of ${w}`))
+    for (let i = 0; i < w - 1; i++) workers.push(SyncWorker.spawn(new URL("./DataParallelWorker.ts", import.meta.url), { index: i + 1 }, `data-parallel worker ${i + 2} of ${w}`))
     const init = (i: number): InitRequest => ({
       type: "init",
       backend: tf.getBackend(),
       models: [...replicas].map(([name, r]) => ({ name, spec: r.spec, weights: r.weights, grads: r.grads[i]! })),
-      taskModules: o.taskModules ?? []
+      taskModules: o.taskModules.map((m) => m.url)
     })
     workers.forEach((worker, i) => worker.post(init(i)))
     const errors = workers.map((worker) => {
@@ -313,7 +387,7 @@ export const open = (o: PoolOptions): Pool => {
       }
     })
     const failed = errors.find((e) => e !== undefined)
-    if (failed !== undefined) throw new Error(`DataParallel: starting ${w} workers failed: ${messageOf(failed)}`, { cause: failed })
+    if (failed !== undefined) throw new Error(`DataParallel: a worker thread failed to start: ${messageOf(failed)}`, { cause: failed })
   } catch (e) {
     close()
     throw e

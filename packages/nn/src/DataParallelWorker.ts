@@ -14,7 +14,6 @@ import { createRequire } from "node:module"
 import { fileURLToPath, pathToFileURL } from "node:url"
 import * as DataParallel from "./DataParallel.ts"
 import * as Gpt from "./Gpt.ts"
-import * as LmParallel from "./LmParallel.ts"
 import * as SyncWorker from "./SyncWorker.ts"
 
 const requireHere = createRequire(import.meta.url)
@@ -51,18 +50,8 @@ interface Replica {
 }
 
 const replicas = new Map<string, Replica>()
-const losses = new Map<string, DataParallel.ShardLoss<unknown>>()
-const jobs = new Map<string, DataParallel.ShardJob<unknown>>()
 const models = new Map<string, Gpt.Model>()
-
-const addTasks = (tasks: DataParallel.WorkerTasks, from: string) => {
-  for (const [kind, source, target] of [["loss", tasks.losses, losses], ["job", tasks.jobs, jobs]] as const) {
-    for (const [name, fn] of Object.entries(source ?? {})) {
-      if (target.has(name)) throw new Error(`${from} defines ${kind} "${name}", which another task module already defines`)
-      ;(target as Map<string, unknown>).set(name, fn)
-    }
-  }
-}
+let tasks: ReturnType<typeof DataParallel.mergeTasks> = { losses: new Map(), jobs: new Map() }
 
 const init = async (req: DataParallel.InitRequest): Promise<SyncWorker.Reply> => {
   await useBackend(req.backend)
@@ -71,13 +60,12 @@ const init = async (req: DataParallel.InitRequest): Promise<SyncWorker.Reply> =>
     replicas.set(m.name, { model, layout: DataParallel.layout(m.spec), weights: new Float32Array(m.weights), grads: new Float32Array(m.grads), version: 0 })
     models.set(m.name, model)
   }
-  addTasks(LmParallel.tasks, "LmParallel.ts")
-  for (const url of req.taskModules) {
+  tasks = DataParallel.mergeTasks(req.taskModules.map((url) => {
     const file = url.startsWith("file:") ? fileURLToPath(url) : url
     const mod = requireHere(file) as { tasks?: DataParallel.WorkerTasks }
     if (mod.tasks === undefined) throw new Error(`task module ${file} exports no \`tasks\``)
-    addTasks(mod.tasks, file)
-  }
+    return { from: file, tasks: mod.tasks }
+  }))
   return { value: { backend: tf.getBackend() } }
 }
 
@@ -105,42 +93,24 @@ const replica = (name: string): Replica => {
 const grad = (req: DataParallel.GradRequest): SyncWorker.Reply => {
   sync(req.versions)
   const r = replica(req.model)
-  const loss = losses.get(req.loss)
-  if (loss === undefined) throw new Error(`no shard loss named "${req.loss}" (known: ${[...losses.keys()].join(", ")})`)
+  const loss = tasks.losses.get(req.loss)
+  if (loss === undefined) throw new Error(`no shard loss named "${req.loss}" (known: ${[...tasks.losses.keys()].join(", ")})`)
   const names = req.params ?? r.layout.map((p) => p.name)
-  const vars = names.map((n) => {
-    const v = r.model.params.get(n)
-    if (v === undefined) throw new Error(`replica "${req.model}" has no parameter ${n}`)
-    return v
-  })
-  const nameOf = new Map(vars.map((v, i) => [v.name, names[i]!]))
-  const reported: tf.Tensor[] = []
-  const ctx: DataParallel.LossContext = { models, model: r.model }
-  const { value, grads } = tf.tidy(() => tf.variableGrads(() => loss(ctx, req.shard, (x) => void reported.push(tf.keep(x))), vars))
-  try {
-    const offsets = new Map(r.layout.map((p) => [p.name, p]))
-    for (const n of names) {
-      const p = offsets.get(n)!
-      r.grads.fill(0, p.offset, p.offset + p.size)
-    }
-    const reached: string[] = []
-    for (const [vn, g] of Object.entries(grads)) {
-      const n = nameOf.get(vn)!
-      r.grads.set(g.dataSync() as Float32Array, offsets.get(n)!.offset)
-      reached.push(n)
-    }
-    const reports = reported.map((x) => Float32Array.from(x.dataSync() as Float32Array))
-    const answer: DataParallel.GradAnswer = { loss: value.dataSync()[0]!, reports, reached }
-    return { value: answer, transfer: reports.map((x) => x.buffer) }
-  } finally {
-    tf.dispose([value, ...Object.values(grads), ...new Set(reported)])
+  const g = DataParallel.shardGradients({ models, model: r.model }, names, loss, req.shard)
+  const offsets = new Map(r.layout.map((p) => [p.name, p]))
+  for (const n of names) {
+    const p = offsets.get(n)!
+    if (g.grads.has(n)) r.grads.set(g.grads.get(n)!, p.offset)
+    else r.grads.fill(0, p.offset, p.offset + p.size)
   }
+  const answer: DataParallel.GradAnswer = { loss: g.loss, reports: g.reports, reached: [...g.grads.keys()] }
+  return { value: answer, transfer: g.reports.map((x) => x.buffer as ArrayBuffer) }
 }
 
 const job = (req: DataParallel.JobRequest): SyncWorker.Reply => {
   sync(req.versions)
-  const fn = jobs.get(req.job)
-  if (fn === undefined) throw new Error(`no job named "${req.job}" (known: ${[...jobs.keys()].join(", ")})`)
+  const fn = tasks.jobs.get(req.job)
+  if (fn === undefined) throw new Error(`no job named "${req.job}" (known: ${[...tasks.jobs.keys()].join(", ")})`)
   return fn({ models }, req.payload)
 }
 

@@ -1,6 +1,6 @@
 /**
  * Data-parallel next-token training (pretraining, SFT, PTX): an LmBatch cut into row shards on the
- * parent, the "lm" shard loss the workers run, and the step that the Train loops take instead of
+ * parent, the "lm" shard loss the pool's threads run, and the step that the Train loops take instead of
  * Train.trainStep when given a pool.
  *
  * The batch loss is Σ(ce · mask) / max(Σ mask, 1) over the whole batch; a shard's share is its own
@@ -56,14 +56,17 @@ export const lmShardShare = (model: Gpt.Model, shard: LmShard): tf.Scalar => {
   return tf.mul(Train.lmBatchLoss(model, b), shard.share) as tf.Scalar
 }
 
-/** Worker-side losses of this module: "lm". */
+/** The losses of this module: "lm". */
 export const tasks: DataParallel.WorkerTasks = {
   losses: { lm: (ctx: DataParallel.LossContext, shard: LmShard) => lmShardShare(ctx.model, shard) }
 }
 
+/** This module's tasks, for a pool's `taskModules` (lmStepper needs them). */
+export const taskModule: DataParallel.TaskModule = { url: import.meta.url, tasks }
+
 /**
- * The Train loops' step on a pool: the batch cut into one shard per worker, replica `name`
- * (default "lm") trained with the "lm" loss.
+ * The Train loops' step on a pool opened with {@link taskModule}: the batch cut into one shard per
+ * thread, replica `name` (default "lm") trained with the "lm" loss.
  */
 export const lmStepper = (pool: DataParallel.Pool, name = "lm"): Train.LmStepper => ({
   step: (model: Gpt.Model, opt: AdamW.Optimizer, batch: Train.LmBatch, o: { lr: number; maxGradNorm: number }) => {

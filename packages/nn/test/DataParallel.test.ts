@@ -6,10 +6,12 @@ import * as Gpt from "../src/Gpt.ts"
 import * as LmParallel from "../src/LmParallel.ts"
 import * as Train from "../src/Train.ts"
 import { availableBackends, maxAbsDiff, useBackend } from "./backends.ts"
+import * as Faulty from "./fixtures/FaultyTasks.ts"
 
 const config: Gpt.Config = { vocabSize: 48, dModel: 32, nLayers: 2, nHeads: 2, contextLength: 16 }
 const lm = { lm: { config, head: "lm" as const } }
-const faulty = new URL("./fixtures/FaultyTasks.ts", import.meta.url).href
+const lmPool = { workers: 2, models: lm, taskModules: [LmParallel.taskModule] }
+const faultyPool = { ...lmPool, taskModules: [LmParallel.taskModule, Faulty.taskModule] }
 
 // Seven SFT rows of uneven length and response share: the two shards (rows 0-2 and 3-6) hold very
 // different numbers of loss tokens, so weighting the shards equally would give a wrong gradient.
@@ -47,14 +49,14 @@ const eventually = async (ok: () => boolean, ms = 10_000) => {
 describe.each(availableBackends)("data-parallel gradients on %s", (backend) => {
   useBackend(backend)
 
-  it("the gradient summed over two workers is the single-process gradient of the whole batch (relative error of the norm < 1e-5)", () => {
+  it("the gradient summed over two threads (this one and a worker) is the single-process gradient of the whole batch (relative error of the norm < 1e-5)", () => {
     const model = Gpt.init(config, { seed: 5 })
     const batch = Train.sftBatch(examples, config.contextLength)
     const shards = LmParallel.lmShards(batch, 2)
     expect(shards.map((s) => s.rows)).toEqual([3, 4])
     expect(Math.abs(shards[0]!.share - 0.5)).toBeGreaterThan(0.2) // unequal halves, see above
     const ref = inProcessGradients(model, batch)
-    const pool = DataParallel.open({ workers: 2, models: lm })
+    const pool = DataParallel.open(lmPool)
     try {
       const g = pool.gradients("lm", model, "lm", shards)
       expect(relativeError(g.grads, ref.grads)).toBeLessThan(1e-5)
@@ -75,7 +77,7 @@ describe.each(availableBackends)("data-parallel gradients on %s", (backend) => {
 describe("data-parallel training", () => {
   const corpus = Int32Array.from({ length: 600 }, (_, i) => 3 + ((i * 7 + (i >> 3)) % 40))
   const train = (workers: number) =>
-    DataParallel.withPool({ workers, models: lm }, (pool) =>
+    DataParallel.withPool({ ...lmPool, workers }, (pool) =>
       Train.pretrainLm(corpus, config, { steps: 5, batchSize: 6, lr: 3e-3, seed: 7, ...(pool === undefined ? {} : { stepper: LmParallel.lmStepper(pool) }) }))
   const weights = (m: Gpt.Model) => [...m.params.values()].map((v) => v.dataSync() as Float32Array)
 
@@ -99,12 +101,12 @@ describe("data-parallel training", () => {
 
   it("W = 1 runs in process: no pool, no threads", () => {
     const threads = threadCount()
-    expect(DataParallel.withPool({ workers: 1, models: lm }, (pool) => pool)).toBeUndefined()
+    expect(DataParallel.withPool({ ...lmPool, workers: 1 }, (pool) => pool)).toBeUndefined()
     expect(threadCount()).toBe(threads)
   })
 
-  it("runs jobs on each worker and returns their values in order", () => {
-    const pool = DataParallel.open({ workers: 2, models: lm, taskModules: [faulty] })
+  it("runs jobs on each thread and returns their values in order", () => {
+    const pool = DataParallel.open(faultyPool)
     try {
       expect(pool.run("echo", [5, 7], {})).toEqual([10, 14])
       expect(pool.run("echo", [9], {})).toEqual([18])
@@ -121,34 +123,46 @@ describe("data-parallel failures: a clear error, every worker stopped, nothing l
   /** Opens a pool with the faulty tasks, expects `fail` to throw `message`, then checks every worker thread is gone. */
   const failsAndStops = async (fail: (pool: DataParallel.Pool) => unknown, message: RegExp, options: Partial<DataParallel.PoolOptions> = {}) => {
     const threads = threadCount()
-    const pool = DataParallel.open({ workers: 2, models: lm, taskModules: [faulty], ...options })
-    expect(threadCount()).toBeGreaterThanOrEqual(threads + 2)
+    const pool = DataParallel.open({ ...faultyPool, ...options })
+    expect(threadCount()).toBeGreaterThanOrEqual(threads + 1)
     expect(() => fail(pool)).toThrow(message)
     expect(() => pool.run("echo", [1], {})).toThrow(/^DataParallel: the pool is closed$/)
     await pool.stopped()
     expect(await eventually(() => threadCount() <= threads)).toBe(true)
   }
 
-  it("a shard loss that throws fails the step with the worker's message and closes the pool", () =>
-    failsAndStops((pool) => pool.gradients("lm", model, "throwsInSecondShard", [{ index: 0 }, { index: 1 }]), /^data-parallel worker 2 of 2 failed: shard 1 has a poisoned row$/))
+  const poisoned = (bad: number) => [0, 1].map((index) => ({ index, bad }))
+
+  it("a shard loss that throws on the worker fails the step with the worker's message and closes the pool", () =>
+    failsAndStops((pool) => pool.gradients("lm", model, "throwsInShard", poisoned(1)), /^data-parallel worker 2 of 2 failed: shard 1 has a poisoned row$/))
+
+  it("a shard loss that throws on this thread fails the step, after the worker has answered, and closes the pool", () =>
+    failsAndStops((pool) => pool.gradients("lm", model, "throwsInShard", poisoned(0)), /^data-parallel worker 1 of 2 \(the parent thread\) failed: shard 0 has a poisoned row$/))
 
   it("a worker that exits mid-request is reported with its exit code", () =>
-    failsAndStops((pool) => pool.run("exits", [3, 0], {}), /^data-parallel worker 1 of 2 exited \(code 3\) before answering$/))
+    failsAndStops((pool) => pool.run("exitsWith", [0, 3], {}), /^data-parallel worker 2 of 2 exited \(code 3\) before answering$/))
 
   it("a worker that never answers is stopped after timeoutMs", () => {
     const t0 = performance.now()
-    return failsAndStops((pool) => pool.run("spins", [0, 0], {}), /^data-parallel worker 1 of 2 gave no answer within 1500 ms$/, { timeoutMs: 1500 }).then(() =>
+    return failsAndStops((pool) => pool.run("spinsIf", [false, true], {}), /^data-parallel worker 2 of 2 gave no answer within 1500 ms$/, { timeoutMs: 1500 }).then(() =>
       expect(performance.now() - t0).toBeLessThan(60_000))
   })
 
   it("a bad task module fails the start; calls the pool cannot take fail without closing it", async () => {
-    expect(() => DataParallel.open({ workers: 2, models: lm, taskModules: [new URL("./data.ts", import.meta.url).href] })).toThrow(/^DataParallel: starting 2 workers failed: data-parallel worker 1 of 2 failed: .*data\.ts exports no `tasks`$/)
-    expect(() => DataParallel.open({ workers: 1, models: lm })).toThrow(/workers must be an integer ≥ 2, got 1/)
-    const pool = DataParallel.open({ workers: 2, models: lm })
+    const noTasks = { url: new URL("./data.ts", import.meta.url).href, tasks: {} }
+    expect(() => DataParallel.open({ ...lmPool, taskModules: [noTasks] })).toThrow(/^DataParallel: a worker thread failed to start: data-parallel worker 2 of 2 failed: .*data\.ts exports no `tasks`$/)
+    expect(() => DataParallel.open({ ...lmPool, workers: 1 })).toThrow(/workers must be an integer ≥ 2, got 1/)
+    expect(() => DataParallel.open({ ...lmPool, taskModules: [LmParallel.taskModule, LmParallel.taskModule] })).toThrow(/defines loss "lm", which another task module already defines/)
+    const pool = DataParallel.open(lmPool)
     try {
       expect(() => pool.gradients("critic", model, "lm", [{}])).toThrow(/^DataParallel: no replica named "critic" \(the pool has lm\)$/)
-      expect(() => pool.run("echo", [1, 2, 3], {})).toThrow(/^DataParallel: 3 shards for 2 workers \(need 1 to 2\)$/)
-      expect(() => pool.gradients("lm", model, "nope", [{}])).toThrow(/^data-parallel worker 1 of 2 failed: no shard loss named "nope" \(known: lm\)$/)
+      expect(() => pool.run("echo", [1, 2, 3], {})).toThrow(/^DataParallel: 3 shards for 2 threads \(need 1 to 2\)$/)
+      expect(() => pool.gradients("lm", model, "nope", [{}])).toThrow(/^DataParallel: no shard loss named "nope" \(known: lm\)$/)
+      expect(() => pool.run("echo", [1], {})).toThrow(/^DataParallel: no job named "echo" \(known: \)$/)
+      // None of these closed the pool.
+      const batch = Train.sftBatch(examples, config.contextLength)
+      expect(pool.gradients("lm", model, "lm", LmParallel.lmShards(batch, 2)).loss).toBeGreaterThan(0)
+      disposeBatch(batch)
     } finally {
       pool.close()
     }

@@ -103,7 +103,7 @@ export const Pretrain = Stage.make({
 
       const t0 = performance.now()
       const result = yield* attempt(info.node, () =>
-        nn.DataParallel.withPool({ workers: p.workers, models: { lm: { config, head: "lm" } } }, (pool) => nn.Train.pretrainLm(train, config, {
+        nn.DataParallel.withPool({ workers: p.workers, models: { lm: { config, head: "lm" } }, taskModules: [nn.LmParallel.taskModule] }, (pool) => nn.Train.pretrainLm(train, config, {
           steps: p.steps,
           batchSize: p.batchSize,
           lr: p.lr,

@@ -1,10 +1,10 @@
 /**
- * Data-parallel rm-train steps. A batch of pairs is cut into one shard of whole pairs per worker;
- * each worker scores its chosen and rejected responses and takes the gradient of its share of the
+ * Data-parallel rm-train steps. A batch of pairs is cut into one shard of whole pairs per thread
+ * of the pool; each scores its chosen and rejected responses and takes the gradient of its share of the
  * Bradley-Terry + score-prior loss (its pairs' mean loss × its share of the batch's pairs), so the
  * shares add up to the batch loss; the parent sums the gradients and steps (DataParallel).
  *
- * This module is also the workers' task module ("rm-pairs"); it loads TensorFlow.js.
+ * This module is also the pool's task module ("rm-pairs"); it loads TensorFlow.js.
  */
 import * as DataParallel from "@rlhf/nn/DataParallel"
 import type * as Gpt from "@rlhf/nn/Gpt"
@@ -14,13 +14,10 @@ import { bradleyTerryForGradient } from "../ppo/BradleyTerry.ts"
 import { rewardModelLoss } from "../ppo/RewardModelLoss.ts"
 import * as Scoring from "./RewardScoring.ts"
 
-/** This module, for DataParallel's `taskModules`. */
-export const taskModule: string = import.meta.url
-
 /** The replica rm-train trains. */
 export const REPLICA = "reward"
 
-/** One worker's pairs and their share of the batch. */
+/** One thread's pairs and their share of the batch. */
 interface RmShard {
   readonly prompts: Int32Array[]
   readonly chosen: Int32Array[]
@@ -45,6 +42,9 @@ export const tasks: DataParallel.WorkerTasks = {
   }
 }
 
+/** This module's tasks, for the pool's `taskModules`. */
+export const taskModule: DataParallel.TaskModule = { url: import.meta.url, tasks }
+
 /** What one step reports, as rm-train's in-process step does. */
 export interface RmStepResult {
   readonly loss: number
@@ -58,7 +58,7 @@ export interface RmStepResult {
 
 /**
  * One data-parallel optimiser step of the reward model on `picked` pairs, training the parameters
- * named in `trainable` (the rest stay frozen); metrics from the scores the workers computed.
+ * named in `trainable` (the rest stay frozen); metrics from the scores the threads computed.
  */
 export const rmStep = (
   pool: DataParallel.Pool,

@@ -121,7 +121,7 @@ export const Sft = Stage.make({
 
       const init = yield* attempt(info.node, () => nn.Weights.loadWeights(inputs.init.arrow), "Wire init to the weights output of a pretrain or sft node")
       const result = yield* attempt(info.node, () =>
-        nn.DataParallel.withPool({ workers: p.workers, models: { lm: { config, head: "lm" } } }, (pool) => nn.Train.sftLm(train, init, {
+        nn.DataParallel.withPool({ workers: p.workers, models: { lm: { config, head: "lm" } }, taskModules: [nn.LmParallel.taskModule] }, (pool) => nn.Train.sftLm(train, init, {
           steps: p.steps,
           batchSize: p.batchSize,
           lr: p.lr,

@@ -1,8 +1,8 @@
 /**
- * How the policy stages use data-parallel workers (`workers` > 1): a pool with replicas of the
- * models they train or sample from, DPO and PPO steps with each minibatch cut into one shard of
- * contiguous rows per worker (WorkerTasks computes the shard losses), and rollout sampling with
- * the prompts cut into batches spread over the workers.
+ * How the policy stages compute on `workers` > 1 threads (the stage's own and workers − 1 worker
+ * threads with replicas of the models they train or sample from): DPO and PPO steps with each
+ * minibatch cut into one shard of contiguous rows per thread (WorkerTasks computes the shard
+ * losses), and rollout sampling with the prompts cut into batches spread over the threads.
  *
  * Every shard's loss is weighted by its share of the batch (pairs for DPO, response / PTX tokens
  * for PPO), so a step descends the same loss as in process; metrics add up the same way. For a
@@ -24,8 +24,8 @@ import { mixSeed } from "./Seeds.ts"
 import { type CriticShard, type DpoShard, type GeneratePayload, type PolicyShard, taskModule } from "./WorkerTasks.ts"
 
 /**
- * Runs `body` with a pool of `workers` workers holding replicas of `models` (by replica name:
- * "policy", "critic"), closed afterwards; with one worker `body` gets undefined (in process).
+ * Runs `body` with a pool of `workers` threads, the workers holding replicas of `models` (by
+ * replica name: "policy", "critic"), closed afterwards; with one `body` gets undefined (in process).
  */
 export const withPolicyPool = <A>(workers: number, models: Readonly<Record<string, Gpt.Model>>, body: (pool: DataParallel.Pool | undefined) => A): A =>
   DataParallel.withPool({
@@ -91,7 +91,7 @@ export interface PpoRows {
 
 /**
  * One data-parallel PPO minibatch (rollouts `idx`): a policy step (with the PTX batch, if any, cut
- * over the same workers) and a critic step; reports as the in-process steps.
+ * over the same threads) and a critic step; reports as the in-process steps.
  */
 export const ppoSteps = (
   pool: DataParallel.Pool,
@@ -138,12 +138,12 @@ export const ppoSteps = (
 }
 
 /**
- * Samples one response per prompt on the workers (replica "policy", published from `policy`).
- * The prompts are cut into batches of min(forwardBatchSize, ⌈n / workers⌉), batch b drawing from
- * the seed (seed, b) as Models.generate's batches do, and each worker takes a contiguous run of
- * batches. With n ≥ workers × forwardBatchSize the batches, and so the samples, are the
- * in-process ones; otherwise smaller batches keep every worker busy, and the samples depend on
- * the worker count (deterministically).
+ * Samples one response per prompt on the pool's threads (replica "policy", published from
+ * `policy`). The prompts are cut into batches of min(forwardBatchSize, ⌈n / workers⌉), batch b
+ * drawing from the seed (seed, b) as Models.generate's batches do, and each thread takes a
+ * contiguous run of batches. With n ≥ workers × forwardBatchSize the batches, and so the samples,
+ * are the in-process ones; otherwise smaller batches keep every thread busy, and the samples
+ * depend on the worker count (deterministically).
  */
 export const generate = (pool: DataParallel.Pool, policy: Gpt.Model, prompts: ReadonlyArray<Int32Array>, s: Sampling, seed: number, onBatch?: (done: number) => void): Responses => {
   const n = prompts.length

@@ -1,11 +1,11 @@
 /**
- * What the data-parallel workers of the policy stages compute (the task module ParallelSteps
- * opens its pools with): the shard losses of DPO ("dpo") and PPO ("ppo-policy", "ppo-critic"),
+ * What the data-parallel threads of the policy stages compute (the task module ParallelSteps
+ * opens its pools with; the parent thread runs the first shard, workers the others): the shard losses of DPO ("dpo") and PPO ("ppo-policy", "ppo-critic"),
  * and sampling a shard of a rollout's prompts ("generate"). Shards arrive as plain arrays (see
  * ParallelSteps) and become the tensors the in-process steps use; the losses are StepLosses',
  * weighted by the shard's share.
  *
- * Loaded inside worker threads: it imports nothing that pulls in the engine (effect, schemas).
+ * Also loaded inside worker threads: it imports nothing that pulls in the engine (effect, schemas).
  */
 import type * as DataParallel from "@rlhf/nn/DataParallel"
 import * as Generate from "@rlhf/nn/Generate"
@@ -13,9 +13,6 @@ import * as LmParallel from "@rlhf/nn/LmParallel"
 import * as LogProbs from "@rlhf/nn/LogProbs"
 import * as tf from "@tensorflow/tfjs-core"
 import { dpoStepLoss, gatherRows, ppoCriticLoss, ppoPolicyLoss, type PolicyTerms } from "./StepLosses.ts"
-
-/** This module, for DataParallel's `taskModules`. */
-export const taskModule: string = import.meta.url
 
 /** k preference pairs with their reference log-probs and their share of the batch's pairs. */
 export interface DpoShard {
@@ -95,3 +92,6 @@ export const tasks: DataParallel.WorkerTasks = {
     }
   }
 }
+
+/** This module's tasks, for the pool's `taskModules`. */
+export const taskModule: DataParallel.TaskModule = { url: import.meta.url, tasks }
