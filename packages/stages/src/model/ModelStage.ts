@@ -83,6 +83,12 @@ export const throttledProgress = (progress: Progress["Service"], intervalMs = 50
   }
 }
 
+/** Records in lineage that the node trains data-parallel on `threads` threads (`dataParallel`); returns `what`. */
+export const dataParallel = <A>(info: StageInfo["Service"], what: A, threads: number): A => {
+  info.record("dataParallel", `${threads} threads`)
+  return what
+}
+
 /** Runs synchronous model code; a thrown error becomes a ModelError naming the node. */
 export const attempt = <A>(node: string, body: () => A, fix = "See the stage log for details"): Effect.Effect<A, ModelError> =>
   Effect.try({ try: body, catch: (e) => new ModelError({ node, reason: messageOf(e), fix }) })

@@ -20,6 +20,7 @@ import {
   positiveParam,
   readTokenizer,
   stageBackend,
+  dataParallel,
   stageSeed,
   stepLine,
   stepMetricRows,
@@ -114,7 +115,7 @@ export const Pretrain = Stage.make({
           ...(p.valFraction > 0 ? { valIds: val, evalEvery: p.evalEvery > 0 ? p.evalEvery : p.steps } : {}),
           evalWindows: p.evalWindows > 0 ? p.evalWindows : Number.MAX_SAFE_INTEGER, // 0: every window of the held-out text
           onProgress: (m) => report(m.step + 1, p.steps, stepLine(m)),
-          ...(pool === undefined ? {} : { stepper: nn.LmParallel.lmStepper(pool) })
+          ...(pool === undefined ? {} : { stepper: dataParallel(info, nn.LmParallel.lmStepper(pool), pool.size) })
         })))
       const { model, metrics } = result
       const tokensPerSec = meanTokensPerSec(metrics)

@@ -20,7 +20,7 @@ import { checkedTurns, PreferenceRow } from "../schemas/PreferenceRow.ts"
 import { TokenizerRow } from "../schemas/TokenizerRow.ts"
 import { WeightsRow } from "../schemas/WeightsRow.ts"
 import { ModelError } from "./ModelError.ts"
-import { attempt, compact, fractionParam, intParam, nonNegativeParam, positiveParam, readTokenizer, stageBackend, stageSeed, throttledProgress } from "./ModelStage.ts"
+import { attempt, compact, dataParallel, fractionParam, intParam, nonNegativeParam, positiveParam, readTokenizer, stageBackend, stageSeed, throttledProgress } from "./ModelStage.ts"
 import type * as Scoring from "./RewardScoring.ts"
 
 /** Params of rm-train. */
@@ -288,7 +288,7 @@ export const RmTrain = Stage.make({
             const data = prepare(m, tok, init.config.contextLength, Table.toRows(inputs.pairs), params, seed, info.node)
             const workers = { workers: params.workers, models: { [m.parallel.REPLICA]: { config: init.config, head: "reward" as const } }, taskModules: [m.parallel.taskModule] }
             const trained = m.nn.DataParallel.withPool(workers, (pool) =>
-              train(m, init, data.trainPairs, data.evalPairs, data.evalGroup, params, seed, data.steps, report, pool))
+              train(m, init, data.trainPairs, data.evalPairs, data.evalGroup, params, seed, data.steps, report, pool && dataParallel(info, pool, pool.size)))
             return { model: trained.model, rows: [...data.rows, metric("parameters", m.nn.Gpt.parameterCount(trained.model)), ...trained.rows] }
           } finally {
             m.nn.Gpt.dispose(init)

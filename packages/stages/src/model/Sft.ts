@@ -20,6 +20,7 @@ import {
   positiveParam,
   readTokenizer,
   stageBackend,
+  dataParallel,
   stageSeed,
   stepLine,
   stepMetricRows,
@@ -131,7 +132,7 @@ export const Sft = Stage.make({
           maxGradNorm: p.gradClip,
           ...(val.length > 0 ? { valExamples: val, evalEvery: p.evalEvery > 0 ? p.evalEvery : p.steps } : {}),
           onProgress: (m) => report(m.step + 1, p.steps, stepLine(m)),
-          ...(pool === undefined ? {} : { stepper: nn.LmParallel.lmStepper(pool) })
+          ...(pool === undefined ? {} : { stepper: dataParallel(info, nn.LmParallel.lmStepper(pool), pool.size) })
         }))).pipe(Effect.ensuring(Effect.sync(() => nn.Gpt.dispose(init))))
       const { model, metrics } = result
       const tokensPerSec = meanTokensPerSec(metrics)

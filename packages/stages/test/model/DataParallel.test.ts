@@ -35,6 +35,8 @@ const sameTraining = async <S extends AnyStage>(stage: S, inputs: Parameters<typ
   expect(Stage.resourcesOf(stage, params).cpu).toBe(1)
   const two = await runModelStage(stage, inputs, { ...params, workers: 2 }, 3)
   const one = await runModelStage(stage, inputs, { ...params, workers: 1 }, 3)
+  expect(two.lineage["dataParallel"]).toBe("2 threads")
+  expect(one.lineage["dataParallel"]).toBeUndefined()
   const out2 = two.outputs as unknown as { weights: Table.Table<typeof WeightsRow>; metrics: Table.Table }
   const out1 = one.outputs as unknown as { weights: Table.Table<typeof WeightsRow>; metrics: Table.Table }
   const w2 = parameters(out2.weights), w1 = parameters(out1.weights), w0 = from === undefined ? undefined : parameters(from)
