@@ -1,0 +1,93 @@
+/**
+ * Data-parallel training benchmark: a small pretraining config (vocab 256, d_model 64, 2 layers,
+ * 2 heads, context 64, batch 16) trained for `--steps` steps in process (W = 1) and on W worker
+ * threads, alternating W = 1 and W = 2 runs `--reps` times so load from other processes hits
+ * both alike. Prints, per run, training tokens/s over the steps after the first (the pool's
+ * start-up is timed separately), the process's CPU seconds per wall second and per 1,000 tokens
+ * (all threads), and the load average;
+ * the last line is one JSON object: median tokens/s of each, their ratio (the speed-up) and the
+ * ratio of each W = 1 / W = 2 pair.
+ *
+ *   pnpm bench:parallel                      # W = 1 vs W = 2
+ *   pnpm bench:parallel --workers=3 --steps=40 --reps=3
+ */
+import * as os from "node:os"
+import * as DataParallel from "@rlhf/nn/DataParallel"
+import type * as Gpt from "@rlhf/nn/Gpt"
+import * as LmParallel from "@rlhf/nn/LmParallel"
+import { resolveBackend } from "@rlhf/nn/TensorBackend"
+import * as Train from "@rlhf/nn/Train"
+
+const arg = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3)
+const config: Gpt.Config = { vocabSize: 256, dModel: 64, nLayers: 2, nHeads: 2, contextLength: 64 }
+const batchSize = 16
+const steps = Number(arg("steps") ?? 30)
+const reps = Number(arg("reps") ?? 2)
+const workers = Number(arg("workers") ?? 2)
+
+const rng = (seed: number) => () => ((seed = (Math.imul(seed ^ (seed >>> 15), 0x2c1b3c6d) + 0x9e3779b9) >>> 0) / 4294967296)
+const r = rng(11)
+const corpus = Int32Array.from({ length: 50_000 }, () => Math.floor(r() * config.vocabSize))
+
+interface Run {
+  readonly workers: number
+  readonly tokensPerSec: number
+  readonly startSeconds: number
+  readonly cpuPerWall: number
+  /** Process CPU milliseconds (all threads) per 1,000 training tokens. */
+  readonly cpuMsPer1k: number
+  readonly load: number
+}
+
+const once = (w: number): Run => {
+  const t0 = performance.now()
+  const run = DataParallel.withPool({ workers: w, models: { lm: { config, head: "lm" } }, taskModules: [LmParallel.taskModule] }, (pool) => {
+    const ready = performance.now()
+    const cpu0 = process.cpuUsage()
+    const { model, metrics } = Train.pretrainLm(corpus, config, { steps, batchSize, lr: 1e-3, seed: 1, ...(pool === undefined ? {} : { stepper: LmParallel.lmStepper(pool) }) })
+    const cpu = process.cpuUsage(cpu0)
+    const wall = (performance.now() - ready) / 1000
+    for (const v of model.params.values()) v.dispose()
+    const timed = metrics.slice(1) // the first step pays for kernel set-up
+    const seconds = timed.reduce((s, m) => s + m.tokens / m.tokensPerSec, 0)
+    const cpuMs = (cpu.user + cpu.system) / 1e3
+    return {
+      tokensPerSec: timed.reduce((s, m) => s + m.tokens, 0) / seconds,
+      startSeconds: (ready - t0) / 1000,
+      cpuPerWall: cpuMs / 1e3 / wall,
+      cpuMsPer1k: cpuMs / (metrics.reduce((s, m) => s + m.tokens, 0) / 1000)
+    }
+  })
+  return { workers: w, ...run, load: os.loadavg()[0]! }
+}
+
+const backend = await resolveBackend()
+console.log(`backend ${backend.name}, ${os.availableParallelism()} cores, ${steps} steps of ${batchSize}×${config.contextLength} tokens, W = 1 vs ${workers}`)
+const runs: Run[] = []
+for (let i = 0; i < reps; i++) {
+  for (const w of [1, workers]) {
+    const run = once(w)
+    runs.push(run)
+    console.log(`W=${w}: ${run.tokensPerSec.toFixed(0)} tokens/s, pool start ${run.startSeconds.toFixed(1)} s, ${run.cpuPerWall.toFixed(2)} CPU-s per s, ${run.cpuMsPer1k.toFixed(0)} CPU-ms per 1k tokens, load ${run.load.toFixed(1)}`)
+  }
+}
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b), k = Math.floor(s.length / 2)
+  return s.length % 2 === 1 ? s[k]! : (s[k - 1]! + s[k]!) / 2
+}
+const of = (w: number) => runs.filter((x) => x.workers === w)
+const w1 = median(of(1).map((x) => x.tokensPerSec)), wn = median(of(workers).map((x) => x.tokensPerSec))
+console.log(JSON.stringify({
+  backend: backend.name,
+  workers,
+  tokens_per_s_w1: Math.round(w1),
+  tokens_per_s_wn: Math.round(wn),
+  speedup: Number((wn / w1).toFixed(2)),
+  pair_speedups: Array.from({ length: reps }, (_, i) => Number((runs[2 * i + 1]!.tokensPerSec / runs[2 * i]!.tokensPerSec).toFixed(2))),
+  cpu_per_wall_w1: Number(median(of(1).map((x) => x.cpuPerWall)).toFixed(2)),
+  cpu_per_wall_wn: Number(median(of(workers).map((x) => x.cpuPerWall)).toFixed(2)),
+  cpu_ms_per_1k_tokens_w1: Math.round(median(of(1).map((x) => x.cpuMsPer1k))),
+  cpu_ms_per_1k_tokens_wn: Math.round(median(of(workers).map((x) => x.cpuMsPer1k))),
+  pool_start_s: Number(median(of(workers).map((x) => x.startSeconds)).toFixed(1)),
+  load: Number(median(runs.map((x) => x.load)).toFixed(1))
+}))
