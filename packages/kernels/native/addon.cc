@@ -9,6 +9,7 @@ void registerSoftmax(Napi::Env env, Napi::Object exports);
 void registerLayout(Napi::Env env, Napi::Object exports);
 void registerGather(Napi::Env env, Napi::Object exports);
 void registerFused(Napi::Env env, Napi::Object exports);
+void registerDecode(Napi::Env env, Napi::Object exports);
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   registerGemm(env, exports);
@@ -18,6 +19,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   registerLayout(env, exports);
   registerGather(env, exports);
   registerFused(env, exports);
+  registerDecode(env, exports);
   return exports;
 }
 }  // namespace rlhf

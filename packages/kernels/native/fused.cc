@@ -1,6 +1,8 @@
 // Fused LayerNorm and tanh-GELU, forward and backward.
 #include <vector>
 
+#include "fused.h"
+
 #include "common.h"
 #include "parallel.h"
 
@@ -42,6 +44,8 @@ INL Moments moments(const float* x, int64_t n, float eps) {
   return {mean, static_cast<float>(1.0 / std::sqrt(v / static_cast<double>(n) + eps))};
 }
 
+}  // namespace
+
 HOT void layerNormRows(const float* x, const float* g, const float* b, float* y, int64_t rows, int64_t cols,
                        float eps) {
   for (int64_t r = 0; r < rows; r++) {
@@ -51,6 +55,8 @@ HOT void layerNormRows(const float* x, const float* g, const float* b, float* y,
     for (int64_t j = 0; j < cols; j++) yr[j] = (xr[j] - m.mean) * m.rstd * g[j] + b[j];
   }
 }
+
+namespace {
 
 // dgamma / dbeta are summed in float over blocks of kBlock rows, then in double.
 constexpr int64_t kBlock = 32;
@@ -104,12 +110,16 @@ HOT void layerNormGradRows(const float* dy, const float* x, const float* g, floa
 constexpr float kGeluC = 0.7978845608028654f;  // sqrt(2 / pi)
 constexpr float kGeluA = 0.044715f;
 
+}  // namespace
+
 HOT void geluLoop(const float* __restrict x, float* __restrict y, int64_t n) {
   for (int64_t i = 0; i < n; i++) {
     const float v = x[i];
     y[i] = 0.5f * v * (1.0f + tanhFast(kGeluC * (v + kGeluA * v * v * v)));
   }
 }
+
+namespace {
 
 HOT void geluGradLoop(const float* __restrict dy, const float* __restrict x, float* __restrict dx, int64_t n) {
   for (int64_t i = 0; i < n; i++) {

@@ -38,6 +38,8 @@ export interface NativeAddon {
   layerNormGrad(dy: F32, x: F32, gamma: F32, dx: F32, dgamma: F32, dbeta: F32, rows: number, cols: number, eps: number): void
   gelu(x: F32, y: F32, n: number): void
   geluGrad(dy: F32, x: F32, dx: F32, n: number): void
+  rankDescending(x: F32, rows: number, cols: number, order: I32): void
+  gptForward(weights: readonly F32[], dims: readonly number[], kCache: F32, vCache: F32, capacity: number, ids: I32, positions: I32, keyMask: F32, batch: number, t: number, pastLen: number, logits: F32): void
 }
 
 /** Why the addon is or is not usable in this process. */

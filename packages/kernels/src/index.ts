@@ -24,6 +24,8 @@ export { BACKEND, pathCounts, resetPathCounts } from "./Kernel.ts"
 export type { PathCounts } from "./Kernel.ts"
 export { Gelu, GeluGrad, LayerNorm, LayerNormGrad, SoftmaxCrossEntropy, SoftmaxCrossEntropyGrad } from "./kernels/Fused.ts"
 export { LogSoftmax, LogSoftmaxGrad, SoftmaxGrad } from "./kernels/Softmax.ts"
+export { GPT_LAYER_WEIGHTS, GPT_MODEL_WEIGHTS, GptDecoder, nativeDecodeAvailable } from "./Decode.ts"
+export type { GptDims } from "./Decode.ts"
 export type { AddonStatus } from "./Addon.ts"
 export type { PoolStats } from "./BufferPool.ts"
 
