@@ -3,14 +3,17 @@
  * 2 heads, context 64, batch 16) trained for `--steps` steps in process (W = 1) and on W worker
  * threads, alternating W = 1 and W = 2 runs `--reps` times so load from other processes hits
  * both alike. Prints, per run, training tokens/s over the steps after the first (the pool's
- * start-up is timed separately), the process's CPU seconds per wall second and per 1,000 tokens
+ * start-up and the first step, which pays for kernel set-up, are left out), the process's CPU seconds per wall second and per 1,000 tokens
  * (all threads), and the load average;
  * the last line is one JSON object: median tokens/s of each, their ratio (the speed-up) and the
  * ratio of each W = 1 / W = 2 pair.
  *
  *   pnpm bench:parallel                      # W = 1 vs W = 2
  *   pnpm bench:parallel --workers=3 --steps=40 --reps=3
+ *   pnpm bench:parallel --w1-threads=1       # W = 1 on one BLAS/kernel thread (scaling from one thread)
+ *   pnpm bench:parallel --large              # the model benchmark's config (d_model 128, 4 layers, context 128)
  */
+import * as Kernels from "@rlhf/kernels"
 import * as os from "node:os"
 import * as DataParallel from "@rlhf/nn/DataParallel"
 import type * as Gpt from "@rlhf/nn/Gpt"
@@ -19,11 +22,15 @@ import { resolveBackend } from "@rlhf/nn/TensorBackend"
 import * as Train from "@rlhf/nn/Train"
 
 const arg = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3)
-const config: Gpt.Config = { vocabSize: 256, dModel: 64, nLayers: 2, nHeads: 2, contextLength: 64 }
+// --large: the model benchmark's config (bench/model.bench.ts), 8× the compute per token.
+const config: Gpt.Config = process.argv.includes("--large")
+  ? { vocabSize: 512, dModel: 128, nLayers: 4, nHeads: 4, contextLength: 128 }
+  : { vocabSize: 256, dModel: 64, nLayers: 2, nHeads: 2, contextLength: 64 }
 const batchSize = 16
 const steps = Number(arg("steps") ?? 30)
 const reps = Number(arg("reps") ?? 2)
 const workers = Number(arg("workers") ?? 2)
+const w1Threads = arg("w1-threads") === undefined ? undefined : Number(arg("w1-threads"))
 
 const rng = (seed: number) => () => ((seed = (Math.imul(seed ^ (seed >>> 15), 0x2c1b3c6d) + 0x9e3779b9) >>> 0) / 4294967296)
 const r = rng(11)
@@ -40,29 +47,29 @@ interface Run {
 }
 
 const once = (w: number): Run => {
+  const defaultThreads = Kernels.getThreads()
+  if (w === 1 && w1Threads !== undefined) Kernels.setThreads(w1Threads)
   const t0 = performance.now()
   const run = DataParallel.withPool({ workers: w, models: { lm: { config, head: "lm" } }, taskModules: [LmParallel.taskModule] }, (pool) => {
     const ready = performance.now()
-    const cpu0 = process.cpuUsage()
-    const { model, metrics } = Train.pretrainLm(corpus, config, { steps, batchSize, lr: 1e-3, seed: 1, ...(pool === undefined ? {} : { stepper: LmParallel.lmStepper(pool) }) })
+    // CPU and wall time from the end of the first step (which pays for kernel set-up) to the last.
+    let cpu0 = process.cpuUsage(), wall0 = performance.now()
+    const onProgress = (m: Train.StepMetrics) => void (m.step === 0 && ((cpu0 = process.cpuUsage()), (wall0 = performance.now())))
+    const { model, metrics } = Train.pretrainLm(corpus, config, { steps, batchSize, lr: 1e-3, seed: 1, onProgress, ...(pool === undefined ? {} : { stepper: LmParallel.lmStepper(pool) }) })
     const cpu = process.cpuUsage(cpu0)
-    const wall = (performance.now() - ready) / 1000
+    const wall = (performance.now() - wall0) / 1000
     for (const v of model.params.values()) v.dispose()
-    const timed = metrics.slice(1) // the first step pays for kernel set-up
-    const seconds = timed.reduce((s, m) => s + m.tokens / m.tokensPerSec, 0)
+    const timed = metrics.slice(1)
+    const tokens = timed.reduce((s, m) => s + m.tokens, 0)
     const cpuMs = (cpu.user + cpu.system) / 1e3
-    return {
-      tokensPerSec: timed.reduce((s, m) => s + m.tokens, 0) / seconds,
-      startSeconds: (ready - t0) / 1000,
-      cpuPerWall: cpuMs / 1e3 / wall,
-      cpuMsPer1k: cpuMs / (metrics.reduce((s, m) => s + m.tokens, 0) / 1000)
-    }
+    return { tokensPerSec: tokens / wall, startSeconds: (ready - t0) / 1000, cpuPerWall: cpuMs / 1e3 / wall, cpuMsPer1k: cpuMs / (tokens / 1000) }
   })
+  if (defaultThreads > 0) Kernels.setThreads(defaultThreads)
   return { workers: w, ...run, load: os.loadavg()[0]! }
 }
 
 const backend = await resolveBackend()
-console.log(`backend ${backend.name}, ${os.availableParallelism()} cores, ${steps} steps of ${batchSize}×${config.contextLength} tokens, W = 1 vs ${workers}`)
+console.log(`backend ${backend.name}, ${os.availableParallelism()} cores, d_model ${config.dModel} × ${config.nLayers} layers, ${steps} steps of ${batchSize}×${config.contextLength} tokens, W = 1 (${w1Threads ?? Kernels.getThreads()} threads) vs ${workers}`)
 const runs: Run[] = []
 for (let i = 0; i < reps; i++) {
   for (const w of [1, workers]) {

@@ -19,9 +19,9 @@
  * Losses and jobs come from task modules ({@link TaskModule}): the workers load each by its URL,
  * the parent uses the same `tasks` directly.
  *
- * Threads: OpenBLAS and the kernels' fork-join pool are one per process, so while the pool
- * computes, the thread count is max(1, ⌊cores / W⌋) for everyone (the parent's own count comes
- * back afterwards). With more than one thread each, the fused LayerNorm gradient's partial sums
+ * Threads: OpenBLAS and the kernels' fork-join pool are one per process, so while the pool is
+ * open the thread count is max(1, ⌊cores / W⌋) for everyone, the parent's work between steps
+ * included (its own count comes back at close). With more than one thread each, the fused LayerNorm gradient's partial sums
  * depend on which thread wins the shared fork-join pool, so bit-identical reruns are guaranteed
  * with one thread per worker (W ≥ cores, as on a 2-core machine with W = 2).
  */
@@ -79,7 +79,7 @@ export interface PoolOptions {
   readonly models: Readonly<Record<string, ReplicaSpec>>
   /** Where the losses and jobs come from (e.g. LmParallel.taskModule). */
   readonly taskModules: ReadonlyArray<TaskModule>
-  /** BLAS and kernel threads while the pool computes (default max(1, floor(cores / workers))). */
+  /** BLAS and kernel threads while the pool is open (default max(1, floor(cores / workers))). */
   readonly threadsPerWorker?: number
   /** Fail a worker that takes longer than this to answer (default: wait as long as it lives). */
   readonly timeoutMs?: number
@@ -269,32 +269,27 @@ export const open = (o: PoolOptions): Pool => {
       throw e
     }
   }
-  // Shard 0 here while workers take shards 1.., all with `threads` each; waits for every worker,
-  // even after a failure, so none is still computing when the pool closes.
+  // Shard 0 here while workers take shards 1..; waits for every worker, even after a failure,
+  // so none is still computing when the pool closes.
   const across = <A, B>(count: number, request: (i: number) => unknown, local: () => A): [A, B[]] => {
-    if (mainThreads > 0) Kernels.setThreads(threads)
+    for (let i = 1; i < count; i++) workers[i - 1]!.post(request(i))
+    let first: { ok: true; value: A } | { ok: false; error: unknown }
     try {
-      for (let i = 1; i < count; i++) workers[i - 1]!.post(request(i))
-      let first: { ok: true; value: A } | { ok: false; error: unknown }
-      try {
-        first = { ok: true, value: local() }
-      } catch (e) {
-        first = { ok: false, error: new Error(`data-parallel worker 1 of ${w} (the parent thread) failed: ${messageOf(e)}`, { cause: e }) }
-      }
-      const rest = Array.from({ length: count - 1 }, (_, i) => {
-        try {
-          return { ok: true as const, value: workers[i]!.wait(o.timeoutMs) as B }
-        } catch (e) {
-          return { ok: false as const, error: e }
-        }
-      })
-      if (!first.ok) throw first.error
-      const failed = rest.find((s) => !s.ok)
-      if (failed !== undefined && !failed.ok) throw failed.error
-      return [first.value, rest.map((s) => (s as { value: B }).value)]
-    } finally {
-      if (mainThreads > 0) Kernels.setThreads(mainThreads)
+      first = { ok: true, value: local() }
+    } catch (e) {
+      first = { ok: false, error: new Error(`data-parallel worker 1 of ${w} (the parent thread) failed: ${messageOf(e)}`, { cause: e }) }
     }
+    const rest = Array.from({ length: count - 1 }, (_, i) => {
+      try {
+        return { ok: true as const, value: workers[i]!.wait(o.timeoutMs) as B }
+      } catch (e) {
+        return { ok: false as const, error: e }
+      }
+    })
+    if (!first.ok) throw first.error
+    const failed = rest.find((s) => !s.ok)
+    if (failed !== undefined && !failed.ok) throw failed.error
+    return [first.value, rest.map((s) => (s as { value: B }).value)]
   }
 
   const replica = (name: string) => {
@@ -370,6 +365,7 @@ export const open = (o: PoolOptions): Pool => {
   }
 
   try {
+    if (mainThreads > 0) Kernels.setThreads(threads)
     for (let i = 0; i < w - 1; i++) workers.push(SyncWorker.spawn(new URL("./DataParallelWorker.ts", import.meta.url), { index: i + 1 }, `data-parallel worker ${i + 2} of ${w}`))
     const init = (i: number): InitRequest => ({
       type: "init",

@@ -1,3 +1,4 @@
+import * as Kernels from "@rlhf/kernels"
 import * as tf from "@tensorflow/tfjs-core"
 import { readFileSync } from "node:fs"
 import { describe, expect, it } from "vitest"
@@ -105,14 +106,18 @@ describe("data-parallel training", () => {
     expect(threadCount()).toBe(threads)
   })
 
-  it("runs jobs on each thread and returns their values in order", () => {
-    const pool = DataParallel.open(faultyPool)
+  it("runs jobs on each thread and returns their values in order; holds the BLAS thread count while open", () => {
+    // The OpenBLAS / kernel thread count is per process (0 without the native addon).
+    const threads = Kernels.getThreads()
+    const pool = DataParallel.open({ ...faultyPool, threadsPerWorker: 1 })
     try {
+      expect(Kernels.getThreads()).toBe(threads > 0 ? 1 : 0)
       expect(pool.run("echo", [5, 7], {})).toEqual([10, 14])
       expect(pool.run("echo", [9], {})).toEqual([18])
     } finally {
       pool.close()
     }
+    expect(Kernels.getThreads()).toBe(threads)
     return pool.stopped()
   })
 })
