@@ -8,8 +8,10 @@
  * The first object of a process still pays for touching the buffer once.
  *
  * A process keeps at most RETAIN_BYTES for this, and only while it keeps writing: the buffer is
- * dropped once no object has been assembled for IDLE_MS (a long-lived runner does not hold the size
- * of its largest output for good). A larger object gets a buffer of its own, dropped after its write;
+ * dropped once no object has been assembled for IDLE_MS, long enough to span the stages of a worker
+ * or runner that writes now and then (touching 64 MiB anew costs ~0.5 s here, holding it a minute
+ * costs nothing but memory), short enough that an idle process does not hold the size of its largest
+ * output for good. A larger object gets a buffer of its own, dropped after its write;
  * so does one under POOL_MIN_BYTES, whose few pages cost less than the idle timer (the first timer
  * of a process loads Node's timer module, milliseconds a fresh worker would pay for a tiny output).
  */
@@ -21,19 +23,18 @@ export const RETAIN_BYTES = 256 * 2 ** 20
 export const POOL_MIN_BYTES = 256 * 2 ** 10
 
 /** How long the buffer outlives its last use. */
-export const IDLE_MS = 2000
+export const IDLE_MS = 60_000
 
 let pooled: Uint8Array = new Uint8Array(0)
 
 let idle: NodeJS.Timeout | undefined
 
-/** (Re)starts the countdown to dropping the buffer; it never keeps the process alive. */
+/** Restarts the countdown to dropping the buffer; it never keeps the process alive. */
 const touch = () => {
-  if (idle === undefined) {
-    idle = setTimeout(() => {
-      pooled = new Uint8Array(0)
-    }, IDLE_MS).unref()
-  } else idle.refresh()
+  clearTimeout(idle)
+  idle = setTimeout(() => {
+    pooled = new Uint8Array(0)
+  }, IDLE_MS).unref()
 }
 
 const bufferFor = (byteLength: number): Uint8Array => {

@@ -7,7 +7,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { Columns, Table } from "@rlhf/core"
 import { Schema } from "effect"
-import { afterAll, describe, expect, it } from "vitest"
+import { afterAll, describe, expect, it, vi } from "vitest"
 import { hashBytes } from "../src/Hash.ts"
 import { assemble, IDLE_MS, POOL_MIN_BYTES } from "../src/ObjectBuffer.ts"
 import { CorruptObject, Store } from "../src/Store.ts"
@@ -76,15 +76,22 @@ describe("ObjectBuffer.assemble", () => {
     expect(assemble([Uint8Array.of(1)], 1).buffer).not.toBe(a.buffer)
   })
 
-  it("drops its buffer once unused for IDLE_MS, and keeps it while in use", async () => {
-    const a = assemble([big(1)], POOL_MIN_BYTES + 10)
-    await new Promise((r) => setTimeout(r, IDLE_MS / 2))
-    const b = assemble([big(2, POOL_MIN_BYTES)], POOL_MIN_BYTES)
-    expect(b.buffer).toBe(a.buffer)
-    await new Promise((r) => setTimeout(r, IDLE_MS + 300))
-    const c = assemble([big(3, POOL_MIN_BYTES)], POOL_MIN_BYTES)
-    expect(c.buffer).not.toBe(a.buffer)
-    expect(c.every((x) => x === 3)).toBe(true)
+  it("drops its buffer once unused for IDLE_MS, and keeps it while in use", () => {
+    vi.useFakeTimers()
+    try {
+      const a = assemble([big(1)], POOL_MIN_BYTES + 10)
+      vi.advanceTimersByTime(IDLE_MS * 0.9)
+      const b = assemble([big(2, POOL_MIN_BYTES)], POOL_MIN_BYTES)
+      expect(b.buffer).toBe(a.buffer)
+      vi.advanceTimersByTime(IDLE_MS * 0.9) // 1.8 × IDLE_MS after the first use, 0.9 after the last
+      expect(assemble([big(3, POOL_MIN_BYTES)], POOL_MIN_BYTES).buffer).toBe(a.buffer)
+      vi.advanceTimersByTime(IDLE_MS + 1)
+      const c = assemble([big(4, POOL_MIN_BYTES)], POOL_MIN_BYTES)
+      expect(c.buffer).not.toBe(a.buffer)
+      expect(c.every((x) => x === 4)).toBe(true)
+    } finally {
+      vi.useRealTimers()
+    }
   })
 
   it("refuses pieces that do not add up to the length given", () => {
