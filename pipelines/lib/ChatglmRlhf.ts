@@ -85,10 +85,12 @@ export const chatglmRlhf = (
   const filter = p.add("prompt-filter", PromptFilter, { inputs: { prompts: rlPrompts.out.prompts, tokenizer: tok, policy: sft.out.weights, rm }, ...params(defaults, "prompt-filter") })
   const init = p.add("ppo-init", PpoInit, { inputs: { init: rm }, ...params(defaults, "ppo-init") })
   const policy = p.group("ppo", (g) => {
-    const iterations = g.param("iterations", Schema.Int, 6)
+    // `ppo.iterations` (default 6) is the group's; every other `ppo` default is a ppo-iteration param.
+    const { iterations: defaultIterations = 6, ...ppoDefaults } = (defaults["ppo"] ?? {}) as { iterations?: number }
+    const iterations = g.param("iterations", Schema.Int, defaultIterations)
     // Every param of ppo-iteration can be set for all iterations at once: `--set ppo.ptxCoef=0`.
     const fields = (PpoIteration.params as unknown as Schema.Struct<Schema.Struct.Fields>).fields
-    const shared: Record<string, unknown> = { ptxCoef: 0.5, ...(defaults["ppo"] ?? {}) }
+    const shared: Record<string, unknown> = { ptxCoef: 0.5, ...ppoDefaults }
     for (const [name, schema] of Object.entries(fields)) {
       if (name === "iteration") continue
       const value = g.param(name, schema as Schema.Top, shared[name] as never)
