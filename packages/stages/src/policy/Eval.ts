@@ -5,6 +5,14 @@
  * within `eps`). One row per prompt; eval-summary turns them into win/tie/loss rates. For data
  * without a rule, use eval-rm with a separate judge reward model.
  *
+ * Greedy or sampled: greedy answers compare the two models' modes, which for a policy trained
+ * from the baseline often coincide (mostly ties). `greedy: false` samples both answers with
+ * `temperature` (topK, topP) — the answers a chat model deployed with sampling gives, and at
+ * temperature 1 exactly the distribution PPO's rollouts sample and optimise. Sampled answers
+ * vary, so repeat each prompt in the prompts table (k samples per prompt) to bring the noise
+ * of the rates down; both models answer row i with the same seed. The reference pipeline
+ * (pipelines/chatglm-rlhf.ts) evaluates this way: temperature 1, 10 samples per held-out prompt.
+ *
  * TensorFlow.js is loaded inside `run` only, so loading a pipeline file stays cheap.
  */
 import { Stage, StageInfo, Table } from "@rlhf/core"
