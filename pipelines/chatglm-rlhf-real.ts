@@ -23,7 +23,8 @@ const defaults: Defaults = {
   pretrain: { dModel: 128, nLayers: 4, nHeads: 4, contextLength: 128, steps: 1500, batchSize: 16, lr: 1e-3, warmupSteps: 100, evalEvery: 300 },
   split: { validationFraction: 0.3, groupBy: "conversation" },
   "length-balance": { bucketEdges: [0, 8, 16, 32, 64, 128, 256, 512] },
-  ppo: { ...taskDefaults["ppo"], maxNewTokens: 48 },
+  // The task's PPO budget and PTX weight are tuned for the built-in task; real data keeps 6 iterations and λ_ptx = 0.5.
+  ppo: { ...taskDefaults["ppo"], iterations: 6, ptxCoef: 0.5, maxNewTokens: 48 },
   eval: { maxNewTokens: 48 },
   "reference-baseline": { maxNewTokens: 48 },
   "prompt-filter": { k: 4, quantile: 0.2, maxNewTokens: 48 },

@@ -72,26 +72,31 @@ describe("pipelines/chatglm-rlhf.ts on the built-in task", () => {
     expect(Math.max(...kl)).toBeLessThan(10)
   })
 
-  // The paper reports about 15 more wins; at this model size we measure +5 (see BENCHMARKS.md). A PPO
-  // that does not learn scores 0, one that hacks the RM scores below 0 (−18 measured with a weak RM).
-  it("the RLHF policy beats SFT under the ground-truth judge", () => {
+  // The paper's headline is about 15 more wins. Eval samples both models at temperature 1, 20 times
+  // per held-out prompt (760 pairs). Measured +19.9 (seed 0); ppo.seed 1 and 2: +18.7, +25.8; run
+  // seed 1: +37.4 (BENCHMARKS.md). A PPO that does not learn scores about 0, one that hacks the RM
+  // scores below 0; the old defaults (λ_ptx 0.5, 6 iterations) scored +12 and +9 (ppo.seed 0, 1).
+  it("the RLHF policy beats SFT under the ground-truth judge by at least 15 more wins", () => {
     const s = summary()
-    expect(s.moreWins).toBeGreaterThan(0)
+    expect(s.moreWins).toBeGreaterThanOrEqual(15)
     expect(s.win).toBeGreaterThan(s.loss)
+    expect(s.win + s.tie + s.loss).toBeCloseTo(1, 6)
   })
 
-  // Measured: SFT-perplexity ratio (policy / SFT) 1.04 with PTX vs 1.16 without (seed 0), 1.05 vs 1.16 (seed 1).
+  // PTX at the paper's weight (λ_ptx 0.5) against none: SFT-perplexity ratio (policy / SFT) measured
+  // 1.06 with vs 1.27 without (seed 0), 1.07 vs 1.31 (seed 1). The default's light PTX (0.05) sits in between.
   it("with PTX on, SFT perplexity rises less than with it off, for two seeds", () => {
     for (const seed of [0, 1]) {
-      const on = [`ppo.seed=${seed}`]
+      const on = [`ppo.seed=${seed}`, "ppo.ptxCoef=0.5"]
       const off = [`ppo.seed=${seed}`, "ppo.ptxCoef=0"]
       const statuses = run(off)
       // Only PPO and what reads its policy reran.
       expect(statuses["rm-train"]).toBe("cached")
       expect(statuses["dpo"]).toBe("cached")
       expect(statuses["ppo/1/iteration"]).toBe("ran")
-      if (seed !== 0) run(on)
+      run(on)
       expect(forgetting(summary("", on))).toBeLessThan(forgetting(summary("", off)) - 0.05)
+      if (seed === 0) expect(forgetting(summary())).toBeLessThan(forgetting(summary("", off)))
     }
   }, 60 * MINUTE)
 
