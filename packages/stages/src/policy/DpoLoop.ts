@@ -8,6 +8,7 @@
  * This module loads TensorFlow.js.
  */
 import * as AdamW from "@rlhf/nn/AdamW"
+import * as ChatTemplate from "@rlhf/nn/ChatTemplate"
 import type * as DataParallel from "@rlhf/nn/DataParallel"
 import * as Gpt from "@rlhf/nn/Gpt"
 import * as LogProbs from "@rlhf/nn/LogProbs"
@@ -15,7 +16,6 @@ import * as LrSchedule from "@rlhf/nn/LrSchedule"
 import * as Prng from "@rlhf/nn/Prng"
 import type * as Tokenizer from "@rlhf/nn/Tokenizer"
 import * as tf from "@tensorflow/tfjs-core"
-import { encodePair } from "../model/RewardScoring.ts"
 import { dpoLossReference } from "../ppo/Dpo.ts"
 import { metric, type MetricRow } from "../schemas/MetricRow.ts"
 import { checkedTurns, type PreferenceRow } from "../schemas/PreferenceRow.ts"
@@ -46,7 +46,7 @@ export interface DpoOptions {
 }
 
 /**
- * Encodes preference rows to fit `contextLength` (the reward model's policy: the prompt keeps its
+ * Encodes preference rows so that any batch of them fits `contextLength` (the prompt keeps its
  * latest tokens, each response its first); pairs whose responses are identical after truncation
  * are left out and counted.
  */
@@ -56,13 +56,23 @@ export const encodePairs = (
   contextLength: number,
   maxPromptTokens: number
 ): { pairs: DpoPair[]; identical: number } => {
+  // A batch left-pads to its longest prompt and right-pads to its longest response, so each pair
+  // fitting the context is not enough: prompts keep their latest maxPromptTokens (default half the
+  // context), and responses their first tokens up to what the longest prompt leaves.
+  const promptBudget = maxPromptTokens > 0 ? Math.min(maxPromptTokens, contextLength - 1) : Math.floor(contextLength / 2)
+  const encoded = rows.map((row, i) => ({
+    prompt: ChatTemplate.formatPrompt(tok, checkedTurns(row.prompt, i), { maxTokens: promptBudget }).ids,
+    chosen: ChatTemplate.formatResponse(tok, row.chosen).ids,
+    rejected: ChatTemplate.formatResponse(tok, row.rejected).ids
+  }))
+  const room = contextLength - Math.max(0, ...encoded.map((p) => p.prompt.length))
   const pairs: DpoPair[] = []
   let identical = 0
-  rows.forEach((row, i) => {
-    const p = encodePair(tok, checkedTurns(row.prompt, i), row.chosen, row.rejected, contextLength, maxPromptTokens > 0 ? maxPromptTokens : undefined)
-    if (p.identical) identical++
-    else pairs.push({ prompt: p.prompt, chosen: p.chosen, rejected: p.rejected })
-  })
+  for (const p of encoded) {
+    const chosen = p.chosen.slice(0, room), rejected = p.rejected.slice(0, room)
+    if (chosen.length === rejected.length && chosen.every((t, j) => t === rejected[j])) identical++
+    else pairs.push({ prompt: p.prompt, chosen, rejected })
+  }
   return { pairs, identical }
 }
 

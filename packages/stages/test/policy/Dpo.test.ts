@@ -55,4 +55,16 @@ describe("dpo", () => {
     expect(error).toBeInstanceOf(PolicyError)
     expect((error as PolicyError).message).toMatch(/no usable preference pairs/)
   })
+
+  // Regression (real data): each pair fitted the context, but a batch pads to its longest prompt
+  // plus its longest response, which did not ("prompt 97 + response 52 tokens exceed 128").
+  it("trains on batches that mix a long prompt with a long response", async () => {
+    const mixed = pairTable([
+      ["a long prompt that fills most of the context window", "ab", "cd"],
+      ["go", "a long chosen answer that runs on and on", "a long rejected answer that runs on too"],
+      ...toyPrompts.slice(0, 2).map((p) => [p, "aaba", "bcdb"] as const)
+    ])
+    const out = await run(Dpo, { pairs: mixed, tokenizer, sft }, { steps: 2, batchSize: 4, lr: 1e-3 })
+    expect(series(out.metrics, "loss", "train")).toHaveLength(2)
+  })
 })
