@@ -19,20 +19,11 @@
 #include <vector>
 
 #include "common.h"
+#include "blas.h"
 #include "fused.h"
-
-extern "C" {
-void cblas_sgemm(int order, int transA, int transB, int m, int n, int k, float alpha, const float* a, int lda,
-                 const float* b, int ldb, float beta, float* c, int ldc);
-void openblas_set_num_threads(int n);
-int openblas_get_num_threads(void);
-}
 
 namespace rlhf {
 namespace {
-constexpr int kRowMajor = 101;
-constexpr int kNoTrans = 111;
-constexpr int kTrans = 112;
 constexpr float kLayerNormEps = 1e-5f;  // ops.layerNorm's default, which Gpt uses
 
 // Weight order of the `weights` argument: four model-level arrays, then twelve per layer.

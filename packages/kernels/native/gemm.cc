@@ -1,21 +1,10 @@
 // Batched single-precision matrix multiply on OpenBLAS.
 #include "common.h"
+#include "blas.h"
 #include "parallel.h"
-
-// Declared here rather than via <cblas.h>: distributions ship several cblas.h
-// variants behind alternatives; these symbols are stable OpenBLAS exports.
-extern "C" {
-void cblas_sgemm(int order, int transA, int transB, int m, int n, int k, float alpha, const float* a, int lda,
-                 const float* b, int ldb, float beta, float* c, int ldc);
-void openblas_set_num_threads(int n);
-int openblas_get_num_threads(void);
-}
 
 namespace rlhf {
 namespace {
-constexpr int kRowMajor = 101;
-constexpr int kNoTrans = 111;
-constexpr int kTrans = 112;
 
 // matmul(a, b, out, batch, batchA, batchB, m, n, k, transA, transB)
 // a: [batchA, m, k] (or [batchA, k, m] when transA), b: [batchB, k, n] (or
