@@ -1,6 +1,7 @@
 /**
- * Test helper: the tfjs backends model tests run on. Default cpu and wasm (when it loads);
- * RLHF_TEST_BACKENDS=cpu,wasm,native overrides (native needs @rlhf/kernels built).
+ * Test helper: the tfjs backends model tests run on. Default cpu, wasm and native (each when it loads;
+ * native needs the addon built, and Fallback.test.ts covers its absence);
+ * RLHF_TEST_BACKENDS=cpu,wasm overrides.
  */
 import * as tf from "@tensorflow/tfjs-core"
 import "@tensorflow/tfjs-backend-cpu"
@@ -27,7 +28,7 @@ const tryBackend = async (name: string): Promise<boolean> => {
   }
 }
 
-const wanted = (process.env["RLHF_TEST_BACKENDS"] ?? "cpu,wasm").split(",").map((s) => s.trim()).filter(Boolean)
+const wanted = (process.env["RLHF_TEST_BACKENDS"] ?? "cpu,wasm,native").split(",").map((s) => s.trim()).filter(Boolean)
 const found: string[] = []
 for (const name of wanted) if (await tryBackend(name)) found.push(name)
 await tf.setBackend("cpu")
