@@ -6,36 +6,23 @@ import { tableFromIPC } from "apache-arrow"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { describe, expect, it } from "vitest"
-import { rlhf, scratch, statuses } from "./Cli.ts"
+import { rlhf, statuses } from "./Cli.ts"
+import { storeEntries, tinyLmProject } from "./TinyLm.ts"
 
 describe("data-parallel training in a bundled worker process", () => {
   it("pretrain with workers: 2 runs on two threads and trains what workers: 1 does", () => {
-    const dir = scratch()
-    const words = "the quick brown fox jumps over the lazy dog and the cat sat on the mat".split(" ")
-    const docs = Array.from({ length: 60 }, (_, i) => Array.from({ length: 24 }, (_, j) => words[(i * 7 + j * 3) % words.length]).join(" "))
-    fs.writeFileSync(path.join(dir, "corpus.txt"), docs.join("\n\n"))
-    fs.writeFileSync(path.join(dir, "tiny.ts"), [
-      `import { Pipeline } from "@rlhf/core"`,
-      `import { TextCorpus } from "@rlhf/stages/data/TextCorpus"`,
-      `import { Pretrain } from "@rlhf/stages/model/Pretrain"`,
-      `import { TokenizerTrain } from "@rlhf/stages/model/TokenizerTrain"`,
-      `export default Pipeline.make("tiny-dp", (p) => {`,
-      `  const c = p.add("corpus", TextCorpus, { params: { path: "corpus.txt" } })`,
-      `  const t = p.add("tok", TokenizerTrain, { inputs: { texts: c.out.documents }, params: { vocabSize: 270 } })`,
-      `  for (const workers of [1, 2]) p.add(\`pre\${workers}\`, Pretrain, { inputs: { corpus: c.out.documents, tokenizer: t.out.tokenizer },`,
-      `    params: { dModel: 16, nLayers: 1, nHeads: 2, contextLength: 8, steps: 4, batchSize: 6, evalEvery: 0, warmupSteps: 0, workers } })`,
-      `})`
-    ].join("\n"))
+    const tiny = { dModel: 16, nLayers: 1, nHeads: 2, contextLength: 8, steps: 4, batchSize: 6 }
+    const dir = tinyLmProject([{ node: "pre1", params: { ...tiny, workers: 1 } }, { node: "pre2", params: { ...tiny, workers: 2 } }])
     const r = rlhf(dir, ["run", "tiny.ts", "--gpus", "none", "--json"])
     expect(r.code, r.stdout + r.stderr).toBe(0)
     expect(statuses(r)).toEqual({ corpus: "ran", tok: "ran", pre1: "ran", pre2: "ran" })
-    const entries = fs.readdirSync(path.join(dir, ".rlhf/entries")).map((f) => JSON.parse(fs.readFileSync(path.join(dir, ".rlhf/entries", f), "utf8")))
-    const entry = (node: string) => entries.find((e) => e.node === node)
+    const entries = storeEntries(dir)
+    const entry = (node: string) => entries.find((e) => e.node === node)!
     expect(entry("pre2").lineage["dataParallel"]).toBe("2 threads")
     expect(entry("pre1").lineage["dataParallel"]).toBeUndefined()
     // Both start from the same seeded init: the weights agree to float32 rounding.
     const values = (node: string): Float32Array[] => {
-      const { hash } = entry(node).outputs.weights as { hash: string }
+      const { hash } = entry(node).outputs["weights"]!
       const table = tableFromIPC(fs.readFileSync(path.join(dir, ".rlhf/objects", hash.slice(0, 2), `${hash}.arrow`)))
       const column = table.getChild("values")!
       return Array.from({ length: table.numRows }, (_, i) => Float32Array.from(column.get(i) as Iterable<number>))

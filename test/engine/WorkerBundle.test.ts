@@ -2,6 +2,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { describe, expect, it } from "vitest"
 import { done, events, rlhf, rlhfAsync, scratch, statuses, waitFor } from "./Cli.ts"
+import { storeEntries, tinyLmProject } from "./TinyLm.ts"
 
 /** The command line of a live process. */
 const commandLine = (pid: number): string => fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").join(" ")
@@ -32,27 +33,11 @@ describe("worker processes", () => {
   })
 
   it("a model stage in a bundled worker finds the same tensor backend as the sources do (native when the addon is built)", async () => {
-    const dir = scratch()
-    const words = "the quick brown fox jumps over the lazy dog and the cat sat on the mat".split(" ")
-    const docs = Array.from({ length: 60 }, (_, i) => Array.from({ length: 24 }, (_, j) => words[(i * 7 + j * 3) % words.length]).join(" "))
-    fs.writeFileSync(path.join(dir, "corpus.txt"), docs.join("\n\n"))
-    fs.writeFileSync(path.join(dir, "tiny.ts"), [
-      `import { Pipeline } from "@rlhf/core"`,
-      `import { TextCorpus } from "@rlhf/stages/data/TextCorpus"`,
-      `import { Pretrain } from "@rlhf/stages/model/Pretrain"`,
-      `import { TokenizerTrain } from "@rlhf/stages/model/TokenizerTrain"`,
-      `export default Pipeline.make("tiny-lm", (p) => {`,
-      `  const c = p.add("corpus", TextCorpus, { params: { path: "corpus.txt" } })`,
-      `  const t = p.add("tok", TokenizerTrain, { inputs: { texts: c.out.documents }, params: { vocabSize: 270 } })`,
-      `  p.add("pre", Pretrain, { inputs: { corpus: c.out.documents, tokenizer: t.out.tokenizer },`,
-      `    params: { dModel: 8, nLayers: 1, nHeads: 1, contextLength: 8, steps: 2, batchSize: 2, evalEvery: 0, warmupSteps: 0 } })`,
-      `})`
-    ].join("\n"))
+    const dir = tinyLmProject([{ node: "pre", params: { dModel: 8, nLayers: 1, nHeads: 1, contextLength: 8, steps: 2, batchSize: 2 } }])
     const r = rlhf(dir, ["run", "tiny.ts", "--gpus", "none", "--json"])
     expect(r.code, r.stderr).toBe(0)
     expect(statuses(r)).toEqual({ corpus: "ran", tok: "ran", pre: "ran" })
-    const entries = fs.readdirSync(path.join(dir, ".rlhf/entries")).map((f) => JSON.parse(fs.readFileSync(path.join(dir, ".rlhf/entries", f), "utf8")))
-    const backend = entries.find((e) => e.node === "pre").lineage.backend as string
+    const backend = storeEntries(dir).find((e) => e.node === "pre")!.lineage["backend"] as string
     // What the sources (the same packages resolved by Node, not by the bundler) pick in this process.
     const { resolveBackend } = await import("@rlhf/nn/TensorBackend")
     const expected = await resolveBackend({ warn: () => {} })
@@ -64,8 +49,7 @@ describe("worker processes", () => {
     const again = rlhf(dir, ["run", "tiny.ts", "--gpus", "none", "--force", "pre", "--json"], { RLHF_TF_BACKEND: "cpu" })
     expect(again.code, again.stdout + again.stderr).toBe(0)
     expect(statuses(again)).toEqual({ corpus: "cached", tok: "cached", pre: "ran" })
-    const pre = fs.readdirSync(path.join(dir, ".rlhf/entries")).map((f) => JSON.parse(fs.readFileSync(path.join(dir, ".rlhf/entries", f), "utf8")))
-      .filter((e) => e.node === "pre").map((e) => e.lineage.backend as string)
+    const pre = storeEntries(dir).filter((e) => e.node === "pre").map((e) => e.lineage["backend"] as string)
     expect(pre.some((b) => /^cpu \d/.test(b))).toBe(true)
   })
 })
