@@ -47,19 +47,21 @@ class Parallel {
       fn(0, n, 0);
       return;
     }
-    // One fork-join at a time: a second caller (another worker_thread using the
-    // addon) runs its work inline instead of waiting or clobbering the job.
-    std::unique_lock<std::mutex> owner(runMutex_, std::try_to_lock);
-    if (!owner.owns_lock()) {
-      fn(0, n, 0);
-      return;
-    }
     const int parts = static_cast<int>(n < t ? n : t);
     std::vector<int64_t> bounds(parts + 1);
     for (int i = 0; i <= parts; i++) {
       int64_t b = n * i / parts;
       if (i > 0 && i < parts && align > 1) b = (b / align) * align;
       bounds[i] = b;
+    }
+    // One fork-join at a time: a second caller (another worker_thread using the
+    // addon) runs the same parts inline, one after another, instead of waiting
+    // or clobbering the job; the same parts keep per-part sums (LayerNorm's
+    // dgamma, say) grouped as in a split run, so results do not depend on timing.
+    std::unique_lock<std::mutex> owner(runMutex_, std::try_to_lock);
+    if (!owner.owns_lock()) {
+      for (int i = 0; i < parts; i++) fn(bounds[i], bounds[i + 1], i);
+      return;
     }
     {
       std::unique_lock<std::mutex> lock(mutex_);
