@@ -2,15 +2,13 @@
  * `prompts`: a source stage that reads prompts (for PPO rollouts or evaluation) from JSONL or
  * JSON array files into one table.
  */
-import { Progress, Stage, StageInfo, Table } from "@rlhf/core"
+import { Stage, Table } from "@rlhf/core"
 import { Effect, Schema } from "effect"
-import type { Reject } from "../preferences/Readers.ts"
-import { baseName } from "../preferences/Readers.ts"
 import { PromptRow } from "../schemas/PromptRow.ts"
 import { RejectRow } from "../schemas/RejectRow.ts"
-import { decodeRecords, settleRejects } from "./JsonRecords.ts"
 import { decodePromptRecord } from "./PromptRecords.ts"
-import { PathParam, pathList, readText } from "./SourceFiles.ts"
+import { readRecordFiles } from "./RecordFiles.ts"
+import { PathParam, pathList } from "./SourceFiles.ts"
 
 /**
  * Reads prompts (`path`: one file or a list) into `prompts`. A record is a bare JSON string,
@@ -33,21 +31,8 @@ export const Prompts = Stage.make({
   files: (p) => pathList(p.path),
   run: ({ params }) =>
     Effect.gen(function*() {
-      const info = yield* StageInfo
-      const progress = yield* Progress
-      const files = pathList(params.path)
-      const rows: Array<typeof PromptRow.Type> = []
-      const rejects: Reject[] = []
-      for (const [i, file] of files.entries()) {
-        const decoded = decodeRecords(yield* readText(file), file, decodePromptRecord)
-        const error = settleRejects(info.node, params.skipInvalid, decoded.rejects, decoded.fatal)
-        if (error !== undefined) return yield* error
-        const source = params.source ?? baseName(file)
-        for (const prompt of decoded.items) rows.push({ prompt, source })
-        rejects.push(...decoded.rejects)
-        yield* Effect.logInfo(`${file}: ${decoded.items.length} prompts${decoded.rejects.length > 0 ? `, ${decoded.rejects.length} malformed records skipped` : ""}`)
-        progress.update({ done: i + 1, total: files.length, info: file })
-      }
+      const { items, rejects } = yield* readRecordFiles(params, decodePromptRecord, "prompts")
+      const rows = items.map(({ item, source }) => ({ prompt: item, source }))
       return { prompts: Table.make(PromptRow, rows, "prompts"), rejects: Table.make(RejectRow, rejects, "rejects") }
     })
 })
