@@ -24,6 +24,24 @@ describe("faults, kills and concurrency", () => {
     expect(statuses(rlhf(dir, ["run", "faults.ts", "--json"]))).toMatchObject({ crash: "failed", slow: "cached", count: "cached" })
   })
 
+  it("a worker process that failed a stage is not reused; one that succeeded is", () => {
+    const dir = scratch()
+    const r = rlhf(dir, ["run", "retire.ts", "--cpus", "1", "--json"])
+    expect(r.code).toBe(1)
+    expect(statuses(r)).toEqual({ source: "ran", fail: "failed", "ok-1": "ran", "ok-2": "ran" })
+    expect(r.stdout).toMatch(/failed\s+fail.*fixture failure/)
+    // One slot: the three worker stages ran one after another, each appending its pid on start.
+    const order = events(dir).filter((e) => e[0] === "start" && ["fail", "ok-1", "ok-2"].includes(e[1]!)).map((e) => e[1])
+    const pids = fs.readFileSync(path.join(dir, "pids.log"), "utf8").trim().split("\n")
+    expect(order).toHaveLength(3)
+    expect(pids).toHaveLength(3)
+    expect(order.indexOf("fail")).toBeLessThan(2)
+    for (let i = 1; i < 3; i++) {
+      if (order[i - 1] === "fail") expect(pids[i], `${order[i]} after fail`).not.toBe(pids[i - 1])
+      else expect(pids[i], `${order[i]} after ${order[i - 1]}`).toBe(pids[i - 1])
+    }
+  })
+
   it("kill -9 of the runner mid-stage leaves a store the next run completes from; its workers exit", async () => {
     const dir = scratch()
     const env = { RLHF_LOCK_STALE_MS: "1500" }

@@ -1,6 +1,6 @@
 /**
- * Pooled, reused worker processes for stages that train or run models. A crash, an out-of-memory
- * or a timeout fails only the stage that was running; the worker is replaced. A GPU stage's worker
+ * Pooled, reused worker processes for stages that train or run models. A crash, an out-of-memory,
+ * a timeout or a failed stage fails only the stage that was running; the worker is replaced. A GPU stage's worker
  * gets `CUDA_VISIBLE_DEVICES` for its device, so workers are pooled per device.
  */
 import { type ChildProcess, fork } from "node:child_process"
@@ -104,7 +104,9 @@ export class WorkerPool {
         if (m.type === "progress") options.onProgress(m.update)
         else if (m.type === "log") options.onLog(m.line)
         else if (m.type === "done") finish(Effect.succeed(m.result), true)
-        else finish(Effect.fail(new Error(m.message)), true)
+        // A failed stage may leave its worker unusable (an aborted WebAssembly runtime, a
+        // half-initialised backend, leaked tensors): the next stage gets a fresh process.
+        else finish(Effect.fail(new Error(m.message)), false)
       }
       const onExit = (code: number | null, signal: NodeJS.Signals | null) =>
         finish(Effect.fail(new Error(exitReason(code, signal, worker.stderr))), false)

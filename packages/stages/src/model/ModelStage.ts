@@ -14,6 +14,7 @@ import { Effect, Schema } from "effect"
 import { TokenizerInputError } from "../data/DataErrors.ts"
 import { metric, type MetricRow } from "../schemas/MetricRow.ts"
 import type { TokenizerRow } from "../schemas/TokenizerRow.ts"
+import { describeFailure, messageOf } from "./Failure.ts"
 import { ModelError } from "./ModelError.ts"
 
 /** An integer param ≥ `min` with a default. */
@@ -31,8 +32,6 @@ export const nonNegativeParam = (value: number) =>
 /** A fraction param in [0, 1) with a default. */
 export const fractionParam = (value: number) =>
   Schema.Number.check(Schema.isGreaterThanOrEqualTo(0), Schema.isLessThan(1)).pipe(Schema.withDecodingDefaultKey(Effect.succeed(value)))
-
-const messageOf = (e: unknown): string => (e instanceof Error ? e.message : String(e))
 
 /**
  * Picks the TensorFlow.js backend (once per process; the GPU path only when asked), logging the
@@ -91,7 +90,7 @@ export const dataParallel = <A>(info: StageInfo["Service"], what: A, threads: nu
 
 /** Runs synchronous model code; a thrown error becomes a ModelError naming the node. */
 export const attempt = <A>(node: string, body: () => A, fix = "See the stage log for details"): Effect.Effect<A, ModelError> =>
-  Effect.try({ try: body, catch: (e) => new ModelError({ node, reason: messageOf(e), fix }) })
+  Effect.try({ try: body, catch: (e) => new ModelError({ node, ...describeFailure(e, fix) }) })
 
 /** The tokenizer of a `tokenizer` input (a table from tokenizer-train). */
 export const readTokenizer = (

@@ -11,6 +11,7 @@ import type * as DpoLoopModule from "./DpoLoop.ts"
 import type * as EvalLoopModule from "./EvalLoop.ts"
 import type * as ModelsModule from "./Models.ts"
 import type * as ParallelStepsModule from "./ParallelSteps.ts"
+import { describeFailure, messageOf } from "../model/Failure.ts"
 import { PolicyError } from "./PolicyError.ts"
 import type * as PpoLoopModule from "./PpoLoop.ts"
 import type * as RolloutLoopModule from "./RolloutLoop.ts"
@@ -36,8 +37,6 @@ const loadModules = Effect.promise(async (): Promise<Runtime> => ({
   parallel: await import("./ParallelSteps.ts")
 }))
 
-const messageOf = (e: unknown): string => (e instanceof Error ? e.message : String(e))
-
 /** Loads the modules, resolves the tensor backend (GPU when the node was given one) and records it. */
 export const loadRuntime: Effect.Effect<Runtime, PolicyError, StageInfo> = Effect.gen(function*() {
   const info = yield* StageInfo
@@ -57,7 +56,7 @@ export const loadRuntime: Effect.Effect<Runtime, PolicyError, StageInfo> = Effec
  * thrown message (which says what is wrong) and `fix`.
  */
 export const attempt = <A>(node: string, body: () => A, fix = "Check the inputs and params named above"): Effect.Effect<A, PolicyError> =>
-  Effect.try({ try: body, catch: (e) => new PolicyError({ node, reason: messageOf(e), fix }) })
+  Effect.try({ try: body, catch: (e) => new PolicyError({ node, ...describeFailure(e, fix) }) })
 
 /** A progress callback that reports at most every 0.5 s (and always the last unit). */
 export const throttled = (progress: Progress["Service"]) => {
