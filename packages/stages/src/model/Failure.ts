@@ -14,8 +14,9 @@ export const messageOf = (e: unknown): string => (e instanceof Error ? e.message
 const isWasmAbort = (e: unknown): boolean => e instanceof Error && e.name === "RuntimeError" && e.message.startsWith("Aborted(")
 
 const wasmAbortFix =
-  "The wasm backend ran out of its 4 GiB of WebAssembly memory: lower the node's batchSize (or forwardBatchSize / " +
-  "contextLength), or build the native CPU path, which has no such limit: apt-get install libopenblas-dev && pnpm --filter @rlhf/kernels build"
+  "The wasm backend ran out of its 4 GiB of WebAssembly memory: set the node's microBatch where it has one (rm-train: " +
+  "gradient accumulation, the same step in smaller passes), or lower its batchSize (or forwardBatchSize / contextLength), " +
+  "or build the native CPU path, which has no such limit: apt-get install libopenblas-dev && pnpm --filter @rlhf/kernels build"
 
 /** The reason and fix for a thrown `e`; `fix` unless the failure has a known cause. */
 export const describeFailure = (e: unknown, fix: string): { reason: string; fix: string } =>

@@ -19,6 +19,7 @@ import { metric, MetricRow, metricsTable } from "../schemas/MetricRow.ts"
 import { checkedTurns, PreferenceRow } from "../schemas/PreferenceRow.ts"
 import { TokenizerRow } from "../schemas/TokenizerRow.ts"
 import { WeightsRow } from "../schemas/WeightsRow.ts"
+import { describeFailure } from "./Failure.ts"
 import { ModelError } from "./ModelError.ts"
 import { attempt, compact, dataParallel, fractionParam, intParam, nonNegativeParam, positiveParam, readTokenizer, stageBackend, stageSeed, throttledProgress } from "./ModelStage.ts"
 import type * as Scoring from "./RewardScoring.ts"
@@ -31,6 +32,13 @@ export const RmTrainParams = Schema.Struct({
   epochs: positiveParam(1),
   /** Pairs per step (each step scores 2 × batchSize sequences). */
   batchSize: intParam(1, 16),
+  /**
+   * Pairs per forward/backward pass within a step (gradient accumulation); 0: the whole batch.
+   * Bounds a step's activation memory (the wasm backend has 4 GiB) without changing the step:
+   * each pass's loss is weighted by its share of the pairs, so the summed gradient is the
+   * batch's, up to float32 rounding. In process only (workers = 1).
+   */
+  microBatch: intParam(0, 0),
   /** Peak learning rate (linear warm-up, then cosine decay to lr / 10). */
   lr: positiveParam(1e-4),
   warmupSteps: intParam(0, 10),
@@ -139,35 +147,60 @@ export const frozen = (name: string, freezeLayers: number): boolean => {
 }
 
 /** One optimiser step on a batch of pairs; returns its metrics. Frees every tensor it makes. */
+/** `items` in consecutive chunks of at most `size`. */
+const chunked = <A>(items: ReadonlyArray<A>, size: number): A[][] =>
+  Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, (i + 1) * size))
+
+/**
+ * One optimiser step on `picked`, in passes of `p.microBatch` pairs (all at once when 0). Each
+ * pass scores its pairs' chosen and rejected responses in one batch and adds the gradient of its
+ * share of the batch loss; the sum is clipped and applied once.
+ */
 const trainStep = (m: Modules, model: Nn.Gpt.Model, trainable: ReadonlyArray<TfCore.Variable>, opt: Nn.AdamW.Optimizer, picked: ReadonlyArray<Scoring.EncodedPair>, p: Params, lr: number) => {
   const { tf, nn, scoring, loss } = m
-  const b = picked.length
-  // Rows 0..B-1 are the chosen responses, B..2B-1 the rejected ones, of the same pairs.
-  const batch = scoring.rewardBatch([
-    ...picked.map((x) => ({ prompt: x.prompt, response: x.chosen })),
-    ...picked.map((x) => ({ prompt: x.prompt, response: x.rejected }))
-  ])
   const nameOf = new Map([...model.params].map(([n, v]) => [v.name, n]))
-  let scores: TfCore.Tensor1D | undefined
+  const chosen: TfCore.Tensor1D[] = [], rejected: TfCore.Tensor1D[] = []
+  let grads = new Map<string, TfCore.Tensor>()
+  let tokens = 0
   try {
+    for (const part of chunked(picked, p.microBatch > 0 ? p.microBatch : picked.length)) {
+      const b = part.length
+      // Rows 0..b-1 are the chosen responses, b..2b-1 the rejected ones, of the same pairs.
+      const batch = scoring.rewardBatch([...part.map((x) => ({ prompt: x.prompt, response: x.chosen })), ...part.map((x) => ({ prompt: x.prompt, response: x.rejected }))])
+      tokens += batch.tokens
+      try {
+        const { value, grads: g } = tf.variableGrads(() => {
+          const scores = scoring.batchScores(model, batch) // [2b]
+          chosen.push(tf.keep(tf.slice(scores, 0, b))), rejected.push(tf.keep(tf.slice(scores, b, b)))
+          return tf.mul(bradleyTerryForGradient(tf, chosen.at(-1)!, rejected.at(-1)!, p.scorePrior), b / picked.length) as TfCore.Scalar
+        }, [...trainable])
+        value.dispose()
+        grads = addGrads(tf, grads, new Map(Object.entries(g).map(([vn, t]) => [nameOf.get(vn)!, t])))
+      } finally {
+        scoring.disposeBatch(batch)
+      }
+    }
     const norm = tf.tidy(() => {
-      const { grads } = tf.variableGrads(() => {
-        scores = tf.keep(scoring.batchScores(model, batch)) // [2B]
-        return bradleyTerryForGradient(tf, tf.slice(scores, 0, b), tf.slice(scores, b, b), p.scorePrior)
-      }, [...trainable])
-      const clipped = nn.AdamW.clipByGlobalNorm(new Map(Object.entries(grads).map(([vn, g]) => [nameOf.get(vn)!, g])), p.gradClip)
+      const clipped = nn.AdamW.clipByGlobalNorm(grads, p.gradClip)
       nn.AdamW.apply(opt, model.params, clipped.grads, lr)
       return clipped.norm.dataSync()[0]!
     })
     const [lossV, accuracy, margin, scoreMean, scoreStd] = tf.tidy(() => {
-      const r = loss.rewardModelLoss({ chosen: tf.slice(scores!, 0, b), rejected: tf.slice(scores!, b, b), scorePrior: p.scorePrior })
+      const r = loss.rewardModelLoss({ chosen: tf.concat(chosen), rejected: tf.concat(rejected), scorePrior: p.scorePrior })
       return [r.loss, r.accuracy, r.margin, r.scoreMean, r.scoreStd].map((t) => t.dataSync()[0]!)
     })
-    return { loss: lossV!, accuracy: accuracy!, margin: margin!, scoreMean: scoreMean!, scoreStd: scoreStd!, gradNorm: norm, tokens: batch.tokens }
+    return { loss: lossV!, accuracy: accuracy!, margin: margin!, scoreMean: scoreMean!, scoreStd: scoreStd!, gradNorm: norm, tokens }
   } finally {
-    scores?.dispose()
-    scoring.disposeBatch(batch)
+    tf.dispose([...chosen, ...rejected, ...grads.values()])
   }
+}
+
+/** `sum` + `more`, parameter by parameter; both maps' tensors are consumed. */
+const addGrads = (tf: typeof TfCore, sum: Map<string, TfCore.Tensor>, more: Map<string, TfCore.Tensor>): Map<string, TfCore.Tensor> => {
+  if (sum.size === 0) return more
+  const out = new Map([...sum].map(([name, g]) => [name, tf.add(g, more.get(name)!)]))
+  tf.dispose([...sum.values(), ...more.values()])
+  return out
 }
 
 /** The training loop: a new reward model from `init`, and its metric rows. */
@@ -282,6 +315,14 @@ export const RmTrain = Stage.make({
       const tok = yield* readTokenizer(m.nn.Tokenizer, inputs.tokenizer, info.node)
       const init = yield* attempt(info.node, () => m.nn.Weights.loadWeights(inputs.init.arrow), "Wire init to an sft (or pretrain) node's weights output")
       const seed = stageSeed(info.seed, params.seed)
+      if (params.microBatch > 0 && params.workers > 1) {
+        m.nn.Gpt.dispose(init)
+        return yield* new ModelError({
+          node: info.node,
+          reason: `microBatch ${params.microBatch} splits a step in process, but workers is ${params.workers}: the threads already split each batch`,
+          fix: `Set --set ${info.node}.microBatch=0, or --set ${info.node}.workers=1`
+        })
+      }
       const result = yield* Effect.try({
         try: () => {
           try {
@@ -294,7 +335,7 @@ export const RmTrain = Stage.make({
             m.nn.Gpt.dispose(init)
           }
         },
-        catch: (e) => (e instanceof ModelError ? e : new ModelError({ node: info.node, reason: e instanceof Error ? e.message : String(e), fix: "See the stage log for details" }))
+        catch: (e) => (e instanceof ModelError ? e : new ModelError({ node: info.node, ...describeFailure(e, "See the stage log for details") }))
       })
       const weights = yield* Table.fromArrow(WeightsRow, m.nn.Weights.weightsToTable(result.model), "weights")
       m.nn.Gpt.dispose(result.model)

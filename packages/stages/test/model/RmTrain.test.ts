@@ -75,6 +75,34 @@ describe("rm-train", () => {
     expect(series(a.metrics, "loss", "train")).toEqual(series(b.metrics, "loss", "train"))
   })
 
+  it("microBatch accumulates the gradient of the whole batch: it trains what one pass trains, to float32 rounding", async () => {
+    const inputs = { pairs: pairsTable(keywordPairs(48)), tokenizer: tokenizerTable(), init: initTable() }
+    const params = { steps: 4, batchSize: 12, lr: 3e-3 }
+    const whole = await runStage(RmTrain, inputs, params)
+    const passes = await runStage(RmTrain, inputs, { ...params, microBatch: 5 }) // passes of 5, 5 and 2 pairs
+    const weights = (t: typeof whole.weights): Map<string, Float32Array> => {
+      const model = nn.Weights.loadWeights(t.arrow)
+      const values = new Map([...model.params].map(([name, v]) => [name, v.dataSync().slice() as Float32Array]))
+      nn.Gpt.dispose(model)
+      return values
+    }
+    const maxDiff = (x: Map<string, Float32Array>, y: Map<string, Float32Array>) =>
+      Math.max(...[...x].filter(([name]) => y.has(name)).map(([name, v]) => v.reduce((m, e, j) => Math.max(m, Math.abs(e - y.get(name)![j]!)), 0)))
+    const [a, b] = [weights(whole.weights), weights(passes.weights)]
+    expect(maxDiff(a, b)).toBeLessThan(1e-4)
+    // The same losses and score statistics, computed over all the step's pairs.
+    const close = (x: number[], y: number[]) => x.length === 4 && x.every((v, i) => Math.abs(v - y[i]!) < 1e-4)
+    for (const name of ["loss", "accuracy", "scoreMean", "scoreStd", "gradNorm"]) expect(close(series(whole.metrics, name, "train"), series(passes.metrics, name, "train")), name).toBe(true)
+    // And training moved the weights (two steps that changed nothing would agree too).
+    expect(maxDiff(a, weights(initTable()))).toBeGreaterThan(1e-3)
+  })
+
+  it("refuses microBatch with data-parallel workers, naming both params", async () => {
+    const inputs = { pairs: pairsTable(keywordPairs(16)), tokenizer: tokenizerTable(), init: initTable() }
+    const error = (await stageError(RmTrain, inputs, { steps: 1, batchSize: 8, microBatch: 4, workers: 2 })) as Error
+    expect(error.message).toMatch(/microBatch 4.*workers is 2/)
+  })
+
   it("truncates to the context, dropping and counting pairs whose responses become identical", async () => {
     const long = "the same long opening sentence that fills the whole context window of the model ".repeat(2)
     const clash = keywordPairs(8, 3).map((p) => ({ ...p, chosen: `${long} yes`, rejected: `${long} no!` }))
