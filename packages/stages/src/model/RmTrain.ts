@@ -146,7 +146,6 @@ export const frozen = (name: string, freezeLayers: number): boolean => {
   return block !== null && Number(block[1]) < freezeLayers
 }
 
-/** One optimiser step on a batch of pairs; returns its metrics. Frees every tensor it makes. */
 /** `items` in consecutive chunks of at most `size`. */
 const chunked = <A>(items: ReadonlyArray<A>, size: number): A[][] =>
   Array.from({ length: Math.ceil(items.length / size) }, (_, i) => items.slice(i * size, (i + 1) * size))
@@ -154,7 +153,8 @@ const chunked = <A>(items: ReadonlyArray<A>, size: number): A[][] =>
 /**
  * One optimiser step on `picked`, in passes of `p.microBatch` pairs (all at once when 0). Each
  * pass scores its pairs' chosen and rejected responses in one batch and adds the gradient of its
- * share of the batch loss; the sum is clipped and applied once.
+ * share of the batch loss; the sum is clipped and applied once. Returns the step's metrics over
+ * all its pairs; frees every tensor it makes.
  */
 const trainStep = (m: Modules, model: Nn.Gpt.Model, trainable: ReadonlyArray<TfCore.Variable>, opt: Nn.AdamW.Optimizer, picked: ReadonlyArray<Scoring.EncodedPair>, p: Params, lr: number) => {
   const { tf, nn, scoring, loss } = m
