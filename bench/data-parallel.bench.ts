@@ -20,11 +20,11 @@ import type * as Gpt from "@rlhf/nn/Gpt"
 import * as LmParallel from "@rlhf/nn/LmParallel"
 import { resolveBackend } from "@rlhf/nn/TensorBackend"
 import * as Train from "@rlhf/nn/Train"
+import { arg, benchGpt, median, uniform } from "./BenchArgs.ts"
 
-const arg = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3)
 // --large: the model benchmark's config (bench/model.bench.ts), 8× the compute per token.
 const config: Gpt.Config = process.argv.includes("--large")
-  ? { vocabSize: 512, dModel: 128, nLayers: 4, nHeads: 4, contextLength: 128 }
+  ? benchGpt
   : { vocabSize: 256, dModel: 64, nLayers: 2, nHeads: 2, contextLength: 64 }
 const batchSize = 16
 const steps = Number(arg("steps") ?? 30)
@@ -32,8 +32,7 @@ const reps = Number(arg("reps") ?? 2)
 const workers = Number(arg("workers") ?? 2)
 const w1Threads = arg("w1-threads") === undefined ? undefined : Number(arg("w1-threads"))
 
-const rng = (seed: number) => () => ((seed = (Math.imul(seed ^ (seed >>> 15), 0x2c1b3c6d) + 0x9e3779b9) >>> 0) / 4294967296)
-const r = rng(11)
+const r = uniform(11)
 const corpus = Int32Array.from({ length: 50_000 }, () => Math.floor(r() * config.vocabSize))
 
 interface Run {
@@ -77,10 +76,6 @@ for (let i = 0; i < reps; i++) {
     runs.push(run)
     console.log(`W=${w}: ${run.tokensPerSec.toFixed(0)} tokens/s, pool start ${run.startSeconds.toFixed(1)} s, ${run.cpuPerWall.toFixed(2)} CPU-s per s, ${run.cpuMsPer1k.toFixed(0)} CPU-ms per 1k tokens, load ${run.load.toFixed(1)}`)
   }
-}
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b), k = Math.floor(s.length / 2)
-  return s.length % 2 === 1 ? s[k]! : (s[k - 1]! + s[k]!) / 2
 }
 const of = (w: number) => runs.filter((x) => x.workers === w)
 const w1 = median(of(1).map((x) => x.tokensPerSec)), wn = median(of(workers).map((x) => x.tokensPerSec))

@@ -27,18 +27,13 @@ import { bundles } from "../packages/runner/bin/Bundle.mjs"
 import { burn, epochMs } from "./fixtures/Burn.ts"
 import { Effect, Schema } from "./fixtures/Deps.ts"
 import { layeredDag } from "./fixtures/Synthetic.ts"
+import { median } from "./BenchArgs.ts"
 
 const repoRoot = path.resolve(import.meta.dirname, "..")
 const scratchRoot = path.join(repoRoot, ".bench", `engine-${process.pid}`)
 const MB = 1e6
 
 // ---------------------------------------------------------------- helpers
-
-const median = (xs: ReadonlyArray<number>): number => {
-  const s = [...xs].sort((a, b) => a - b)
-  const mid = Math.floor(s.length / 2)
-  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2
-}
 
 /** Wall milliseconds one call of `fn` takes, this process's CPU milliseconds (user + system), and its result. */
 const timed = <A>(fn: () => A): { ms: number; cpuMs: number; value: A } => {

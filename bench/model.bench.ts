@@ -15,15 +15,14 @@ import * as Gpt from "@rlhf/nn/Gpt"
 import { resolveBackend } from "@rlhf/nn/TensorBackend"
 import * as Train from "@rlhf/nn/Train"
 import * as tf from "@tensorflow/tfjs-core"
+import { arg, benchGpt, uniform } from "./BenchArgs.ts"
 
-const arg = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3)
-const config = { vocabSize: 512, dModel: 128, nLayers: 4, nHeads: 4, contextLength: 128 }
+const config = benchGpt
 const B = 16
 const T = config.contextLength
 const steps = Number(arg("steps") ?? 10)
 
-const rng = (seed: number) => () => ((seed = (Math.imul(seed ^ (seed >>> 15), 0x2c1b3c6d) + 0x9e3779b9) >>> 0) / 4294967296)
-const r = rng(7)
+const r = uniform(7)
 const randomIds = (n: number) => Int32Array.from({ length: n }, () => Math.floor(r() * config.vocabSize))
 
 /**
