@@ -43,15 +43,18 @@ struct Raw {
   }
 };
 
-inline Raw raw(const Napi::CallbackInfo& info, size_t i) {
+/** The TypedArray `value`; `what` names it in the error when it is not one. */
+inline Raw raw(napi_env env, napi_value value, const std::string& what) {
   Raw r;
   napi_value ab;
   size_t off;
-  if (napi_get_typedarray_info(info.Env(), info[i], &r.type, &r.length, &r.data, &ab, &off) != napi_ok) {
-    throw Napi::TypeError::New(info.Env(), "argument " + std::to_string(i) + " must be a TypedArray");
+  if (napi_get_typedarray_info(env, value, &r.type, &r.length, &r.data, &ab, &off) != napi_ok) {
+    throw Napi::TypeError::New(env, what + " must be a TypedArray");
   }
   return r;
 }
+
+inline Raw raw(const Napi::CallbackInfo& info, size_t i) { return raw(info.Env(), info[i], "argument " + std::to_string(i)); }
 
 /** A Float32Array argument with at least `need` elements. */
 inline float* f32(const Napi::CallbackInfo& info, size_t i, int64_t need) {

@@ -165,20 +165,13 @@ HOT void attendOne(const float* __restrict q, const float* __restrict keysT, int
 
 /** A Float32Array element of `list` with exactly `need` elements. */
 const float* weight(Napi::Env env, Napi::Array list, uint32_t i, int64_t need, const std::string& name) {
-  napi_typedarray_type type;
-  size_t length;
-  void* data;
-  napi_value buffer;
-  size_t offset;
-  const napi_value v = list.Get(i);
-  if (napi_get_typedarray_info(env, v, &type, &length, &data, &buffer, &offset) != napi_ok || type != napi_float32_array) {
-    throw Napi::TypeError::New(env, "gptForward: weight " + std::to_string(i) + " (" + name + ") must be a Float32Array");
+  const std::string what = "gptForward: weight " + std::to_string(i) + " (" + name + ")";
+  const Raw r = raw(env, list.Get(i), what);
+  if (r.type != napi_float32_array) throw Napi::TypeError::New(env, what + " must be a Float32Array");
+  if (static_cast<int64_t>(r.length) != need) {
+    throw Napi::RangeError::New(env, what + " has " + std::to_string(r.length) + " elements, expected " + std::to_string(need));
   }
-  if (static_cast<int64_t>(length) != need) {
-    throw Napi::RangeError::New(env, "gptForward: weight " + std::to_string(i) + " (" + name + ") has " +
-                                         std::to_string(length) + " elements, expected " + std::to_string(need));
-  }
-  return static_cast<const float*>(data);
+  return static_cast<const float*>(r.data);
 }
 
 // gptForward(weights, dims [vocab, d, layers, heads, ctx], kCache, vCache, capacity, ids, positions,

@@ -28,7 +28,8 @@ export interface EncodedPair {
   readonly identical: boolean
 }
 
-const sameIds = (a: Int32Array, b: Int32Array): boolean => a.length === b.length && a.every((x, i) => x === b[i])
+/** Whether two token sequences are the same tokens. */
+export const sameIds = (a: Int32Array, b: Int32Array): boolean => a.length === b.length && a.every((x, i) => x === b[i])
 
 /**
  * Encodes a pair to fit `contextLength` tokens per sequence, with the chat template's policy:

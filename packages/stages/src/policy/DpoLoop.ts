@@ -16,6 +16,7 @@ import * as LrSchedule from "@rlhf/nn/LrSchedule"
 import * as Prng from "@rlhf/nn/Prng"
 import type * as Tokenizer from "@rlhf/nn/Tokenizer"
 import * as tf from "@tensorflow/tfjs-core"
+import { sameIds } from "../model/RewardScoring.ts"
 import { dpoLossReference } from "../ppo/Dpo.ts"
 import { metric, type MetricRow } from "../schemas/MetricRow.ts"
 import { checkedTurns, type PreferenceRow } from "../schemas/PreferenceRow.ts"
@@ -70,7 +71,7 @@ export const encodePairs = (
   let identical = 0
   for (const p of encoded) {
     const chosen = p.chosen.slice(0, room), rejected = p.rejected.slice(0, room)
-    if (chosen.length === rejected.length && chosen.every((t, j) => t === rejected[j])) identical++
+    if (sameIds(chosen, rejected)) identical++
     else pairs.push({ prompt: p.prompt, chosen, rejected })
   }
   return { pairs, identical }

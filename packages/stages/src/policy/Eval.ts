@@ -11,7 +11,7 @@
  * temperature 1 exactly the distribution PPO's rollouts sample and optimise. Sampled answers
  * vary, so repeat each prompt in the prompts table (k samples per prompt) to bring the noise
  * of the rates down; both models answer row i with the same seed. The reference pipeline
- * (pipelines/chatglm-rlhf.ts) evaluates this way: temperature 1, 10 samples per held-out prompt.
+ * (pipelines/chatglm-rlhf.ts) evaluates this way: temperature 1, 20 samples per held-out prompt.
  *
  * TensorFlow.js is loaded inside `run` only, so loading a pipeline file stays cheap.
  */
