@@ -6,6 +6,7 @@ import * as Generate from "../../nn/src/Generate.ts"
 import * as Gpt from "../../nn/src/Gpt.ts"
 import * as Prng from "../../nn/src/Prng.ts"
 import * as Sampling from "../../nn/src/Sampling.ts"
+import { randomizeWeights } from "../../nn/test/RandomWeights.ts"
 import { loadAddon } from "../src/Addon.ts"
 import { GptDecoder, poolStats } from "../src/index.ts"
 import { ensureNative } from "./compare.ts"
@@ -22,15 +23,7 @@ afterEach(() => tf.setBackend("cpu"))
 const config: Gpt.Config = { vocabSize: 61, dModel: 32, nLayers: 4, nHeads: 4, contextLength: 40 }
 
 // Random weights with some scale so that logits spread over several units and sampling is not near-uniform.
-const model = (seed: number): Gpt.Model => {
-  const m = Gpt.init(config, { seed })
-  const rng = Prng.make(seed + 100)
-  for (const [name, v] of m.params) {
-    const values = Float32Array.from({ length: v.size }, () => (name.endsWith("gamma") ? 1 : 0) + 0.3 * rng.normal())
-    tf.tidy(() => v.assign(tf.tensor(values, v.shape)))
-  }
-  return m
-}
+const model = (seed: number): Gpt.Model => randomizeWeights(Gpt.init(config, { seed }), seed + 100, 0.3)
 
 // Left-padded prompts of lengths 5, 1, 3 and 5 (ids >= 5), and per step which rows stay alive.
 const prompts = [[7, 8, 9, 10, 11], [12], [13, 14, 15], [20, 21, 22, 23, 24]]

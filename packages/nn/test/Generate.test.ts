@@ -5,19 +5,12 @@ import * as Gpt from "../src/Gpt.ts"
 import * as LogProbs from "../src/LogProbs.ts"
 import * as Prng from "../src/Prng.ts"
 import { availableBackends, maxAbsDiff, useBackend } from "./backends.ts"
+import { randomizeWeights } from "./RandomWeights.ts"
 
 const config: Gpt.Config = { vocabSize: 32, dModel: 16, nLayers: 2, nHeads: 2, contextLength: 24 }
 
 // Random weights with some scale so that sampling is not near-uniform.
-const model = (seed: number) => {
-  const m = Gpt.init(config, { seed })
-  const rng = Prng.make(seed + 100)
-  for (const [name, v] of m.params) {
-    const values = Float32Array.from({ length: v.size }, () => (name.endsWith("gamma") ? 1 : 0) + 0.4 * rng.normal())
-    tf.tidy(() => v.assign(tf.tensor(values, v.shape)))
-  }
-  return m
-}
+const model = (seed: number) => randomizeWeights(Gpt.init(config, { seed }), seed + 100, 0.4)
 
 describe.each(availableBackends)("generation on %s", (backend) => {
   useBackend(backend)

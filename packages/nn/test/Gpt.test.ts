@@ -4,17 +4,12 @@ import * as Gpt from "../src/Gpt.ts"
 import * as Prng from "../src/Prng.ts"
 import * as Train from "../src/Train.ts"
 import { availableBackends, maxAbsDiff, useBackend } from "./backends.ts"
+import { randomizeWeights } from "./RandomWeights.ts"
 
 const tiny: Gpt.Config = { vocabSize: 16, dModel: 8, nLayers: 2, nHeads: 2, contextLength: 8 }
 
 // Larger-than-init random weights so attention and GELU are far from linear.
-const randomize = (model: Gpt.Model, seed: number) => {
-  const rng = Prng.make(seed)
-  for (const [name, v] of model.params) {
-    const values = Float32Array.from({ length: v.size }, () => (name.endsWith("gamma") ? 1 : 0) + 0.3 * rng.normal())
-    tf.tidy(() => v.assign(tf.tensor(values, v.shape)))
-  }
-}
+const randomize = (model: Gpt.Model, seed: number) => randomizeWeights(model, seed, 0.3)
 
 const ids2d = (rows: number[][]) => tf.tensor2d(rows, [rows.length, rows[0]!.length], "int32")
 const logitsOf = (m: Gpt.Model, rows: number[][], mask?: number[][]) =>
