@@ -26,18 +26,33 @@ interface RmShard {
   readonly scorePrior: number
 }
 
+/** Pairs as a shard carries them (a prompt and its two responses). */
+type Pair = Pick<Scoring.EncodedPair, "prompt" | "chosen" | "rejected">
+
+/**
+ * The loss of a share of a batch: the Bradley-Terry + score-prior loss of `pairs` (their mean)
+ * × `share`, and their 2k scores (chosen, then rejected). Shares adding up to 1 give the batch
+ * loss, so the summed gradients are the batch's: the data-parallel shards and rm-train's
+ * micro-batches both take their gradient from this. Call it on a gradient tape (the scoring
+ * batch is freed with the tape's scope).
+ */
+export const pairsLoss = (model: Gpt.Model, pairs: ReadonlyArray<Pair>, share: number, scorePrior: number): { loss: tf.Scalar; scores: tf.Tensor1D } => {
+  const k = pairs.length
+  const batch = Scoring.rewardBatch([...pairs.map((p) => ({ prompt: p.prompt, response: p.chosen })), ...pairs.map((p) => ({ prompt: p.prompt, response: p.rejected }))])
+  const scores = Scoring.batchScores(model, batch)
+  return { loss: tf.mul(bradleyTerryForGradient(tf, tf.slice(scores, 0, k), tf.slice(scores, k, k), scorePrior), share) as tf.Scalar, scores }
+}
+
+/** Tokens a step over `pairs` scores: each prompt twice, each response once. */
+export const pairTokens = (pairs: ReadonlyArray<Pair>): number => pairs.reduce((n, p) => n + 2 * p.prompt.length + p.chosen.length + p.rejected.length, 0)
+
 /** Worker-side: the share of the loss of a shard of pairs; reports the 2k scores (chosen, then rejected). */
 export const tasks: DataParallel.WorkerTasks = {
   losses: {
     "rm-pairs": (ctx: DataParallel.LossContext, s: RmShard, report: (x: tf.Tensor) => void) => {
-      const k = s.prompts.length
-      const batch = Scoring.rewardBatch([
-        ...s.chosen.map((response, i) => ({ prompt: s.prompts[i]!, response })),
-        ...s.rejected.map((response, i) => ({ prompt: s.prompts[i]!, response }))
-      ])
-      const scores = Scoring.batchScores(ctx.model, batch)
+      const { loss, scores } = pairsLoss(ctx.model, s.prompts.map((prompt, i) => ({ prompt, chosen: s.chosen[i]!, rejected: s.rejected[i]! })), s.share, s.scorePrior)
       report(scores)
-      return tf.mul(bradleyTerryForGradient(tf, tf.slice(scores, 0, k), tf.slice(scores, k, k), s.scorePrior), s.share) as tf.Scalar
+      return loss
     }
   }
 }
@@ -84,8 +99,7 @@ export const rmStep = (
     const m = rewardModelLoss({ chosen: tf.tensor1d(chosen), rejected: tf.tensor1d(rejected), scorePrior: o.scorePrior })
     return [m.loss, m.accuracy, m.margin, m.scoreMean, m.scoreStd].map((t) => t.dataSync()[0]!)
   })
-  const tokens = picked.reduce((n, p) => n + 2 * p.prompt.length + p.chosen.length + p.rejected.length, 0)
-  return { loss: loss!, accuracy: accuracy!, margin: margin!, scoreMean: scoreMean!, scoreStd: scoreStd!, gradNorm: r.gradNorm, tokens }
+  return { loss: loss!, accuracy: accuracy!, margin: margin!, scoreMean: scoreMean!, scoreStd: scoreStd!, gradNorm: r.gradNorm, tokens: pairTokens(picked) }
 }
 
 const concat = (parts: ReadonlyArray<Float32Array>): Float32Array => {

@@ -152,33 +152,25 @@ const chunked = <A>(items: ReadonlyArray<A>, size: number): A[][] =>
 
 /**
  * One optimiser step on `picked`, in passes of `p.microBatch` pairs (all at once when 0). Each
- * pass scores its pairs' chosen and rejected responses in one batch and adds the gradient of its
- * share of the batch loss; the sum is clipped and applied once. Returns the step's metrics over
+ * pass adds the gradient of its share of the batch loss (RmParallel.pairsLoss, as the
+ * data-parallel shards do); the sum is clipped and applied once. Returns the step's metrics over
  * all its pairs; frees every tensor it makes.
  */
 const trainStep = (m: Modules, model: Nn.Gpt.Model, trainable: ReadonlyArray<TfCore.Variable>, opt: Nn.AdamW.Optimizer, picked: ReadonlyArray<Scoring.EncodedPair>, p: Params, lr: number) => {
-  const { tf, nn, scoring, loss } = m
+  const { tf, nn, loss } = m
   const nameOf = new Map([...model.params].map(([n, v]) => [v.name, n]))
   const chosen: TfCore.Tensor1D[] = [], rejected: TfCore.Tensor1D[] = []
   let grads = new Map<string, TfCore.Tensor>()
-  let tokens = 0
   try {
     for (const part of chunked(picked, p.microBatch > 0 ? p.microBatch : picked.length)) {
       const b = part.length
-      // Rows 0..b-1 are the chosen responses, b..2b-1 the rejected ones, of the same pairs.
-      const batch = scoring.rewardBatch([...part.map((x) => ({ prompt: x.prompt, response: x.chosen })), ...part.map((x) => ({ prompt: x.prompt, response: x.rejected }))])
-      tokens += batch.tokens
-      try {
-        const { value, grads: g } = tf.variableGrads(() => {
-          const scores = scoring.batchScores(model, batch) // [2b]
-          chosen.push(tf.keep(tf.slice(scores, 0, b))), rejected.push(tf.keep(tf.slice(scores, b, b)))
-          return tf.mul(bradleyTerryForGradient(tf, chosen.at(-1)!, rejected.at(-1)!, p.scorePrior), b / picked.length) as TfCore.Scalar
-        }, [...trainable])
-        value.dispose()
-        grads = addGrads(tf, grads, new Map(Object.entries(g).map(([vn, t]) => [nameOf.get(vn)!, t])))
-      } finally {
-        scoring.disposeBatch(batch)
-      }
+      const { value, grads: g } = tf.variableGrads(() => {
+        const { loss, scores } = m.parallel.pairsLoss(model, part, b / picked.length, p.scorePrior)
+        chosen.push(tf.keep(tf.slice(scores, 0, b))), rejected.push(tf.keep(tf.slice(scores, b, b)))
+        return loss
+      }, [...trainable])
+      value.dispose()
+      grads = addGrads(tf, grads, new Map(Object.entries(g).map(([vn, t]) => [nameOf.get(vn)!, t])))
     }
     const norm = tf.tidy(() => {
       const clipped = nn.AdamW.clipByGlobalNorm(grads, p.gradClip)
@@ -189,7 +181,7 @@ const trainStep = (m: Modules, model: Nn.Gpt.Model, trainable: ReadonlyArray<TfC
       const r = loss.rewardModelLoss({ chosen: tf.concat(chosen), rejected: tf.concat(rejected), scorePrior: p.scorePrior })
       return [r.loss, r.accuracy, r.margin, r.scoreMean, r.scoreStd].map((t) => t.dataSync()[0]!)
     })
-    return { loss: lossV!, accuracy: accuracy!, margin: margin!, scoreMean: scoreMean!, scoreStd: scoreStd!, gradNorm: norm, tokens }
+    return { loss: lossV!, accuracy: accuracy!, margin: margin!, scoreMean: scoreMean!, scoreStd: scoreStd!, gradNorm: norm, tokens: m.parallel.pairTokens(picked) }
   } finally {
     tf.dispose([...chosen, ...rejected, ...grads.values()])
   }
