@@ -48,6 +48,20 @@ export interface Resources {
  */
 export type CachePolicy = "default" | "recompute" | "disable"
 
+/**
+ * Where a stage runs:
+ * - `none` (the default): in the runner's own thread. For light stages: nothing to start, but
+ *   while one computes, the runner does nothing else.
+ * - `thread`: in a pooled worker thread of the runner's process. For pure-JavaScript CPU work
+ *   (deduplication, tokenising): it runs beside other stages on another core, starts in about half
+ *   the time of a process, and an exception, a hang (timeout) or running out of heap fails only
+ *   this stage. A crash in native code would take the runner with it, and a thread sees the
+ *   runner's environment, so a stage that holds a GPU device runs in a process instead.
+ * - `process`: in a pooled worker process. For stages that train or run models (native code,
+ *   large memory, `CUDA_VISIBLE_DEVICES` per device): whatever happens, the runner goes on.
+ */
+export type Isolation = "none" | "thread" | "process"
+
 /** Services the runner provides to every stage. */
 export type StageServices = Progress | StageInfo
 
@@ -68,8 +82,8 @@ export interface StageSpec<I extends Ports, O extends Ports, P extends Schema.To
   /** A `Schema.Struct` of params; give defaults with `Schema.withDecodingDefaultKey`. */
   readonly params: P
   readonly resources?: Resources | ((params: P["Type"]) => Resources)
-  /** Run in a pooled worker process (model stages): a crash or hang fails only this stage. */
-  readonly isolate?: boolean
+  /** Where the stage runs; see {@link Isolation}. `true` is `"process"`. */
+  readonly isolate?: boolean | "process" | "thread"
   readonly cache?: CachePolicy
   /** Files the stage reads (resolved against the working directory, `StageInfo.cwd`); their content is part of the key. */
   readonly files?: (params: P["Type"]) => ReadonlyArray<string>
@@ -112,3 +126,7 @@ export const resourcesOf = (stage: AnyStage, params: unknown): Required<Omit<Res
   const r = typeof stage.resources === "function" ? stage.resources(params) : stage.resources ?? {}
   return { ...r, cpu: r.cpu ?? 1, gpu: r.gpu ?? 0, shareGpu: r.shareGpu ?? false }
 }
+
+/** Where a stage runs (see {@link Isolation}). */
+export const isolationOf = (stage: AnyStage): Isolation =>
+  stage.isolate === true || stage.isolate === "process" ? "process" : stage.isolate === "thread" ? "thread" : "none"

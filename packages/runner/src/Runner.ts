@@ -1,7 +1,7 @@
 /**
  * Runs a pipeline: every ready node starts as soon as its inputs exist and resources allow;
- * cached nodes are reused, stale ones computed (in this process or in a pooled worker), and a
- * failure skips only what depends on it.
+ * cached nodes are reused, stale ones computed (in this process, a pooled worker thread or a
+ * pooled worker process), and a failure skips only what depends on it.
  */
 import * as os from "node:os"
 import * as path from "node:path"
@@ -15,7 +15,7 @@ import type { NodeOutcome, Reporter } from "./Reporter.ts"
 import { makePool, type ResourcePool } from "./Resources.ts"
 import { CorruptObject, type Entry, type KeyParts, type Store, type StoredOutput } from "./Store.ts"
 import { why } from "./Why.ts"
-import { workerCommand, WorkerPool } from "./WorkerPool.ts"
+import { type Placement, workerCommand, WorkerPool } from "./WorkerPool.ts"
 
 /** How to run. */
 export interface RunOptions {
@@ -188,6 +188,16 @@ const acquireResources = (ctx: NodeContext, node: Pipeline.ResolvedNode) =>
     return device
   })
 
+/**
+ * Where a node runs: in this process (undefined), a worker thread, or a worker process. A thread
+ * stage that holds a GPU device runs in a process, the only place CUDA_VISIBLE_DEVICES can apply.
+ */
+const placementOf = (node: Pipeline.ResolvedNode, device: number | null): Placement | undefined => {
+  const isolation = Stage.isolationOf(node.stage)
+  if (isolation === "none") return undefined
+  return isolation === "thread" && device === null ? { tier: "thread" } : { tier: "process", device }
+}
+
 const execute = (ctx: NodeContext, node: Pipeline.ResolvedNode, inputs: Record<string, string>, device: number | null) => {
   const { options } = ctx
   const request = {
@@ -199,9 +209,10 @@ const execute = (ctx: NodeContext, node: Pipeline.ResolvedNode, inputs: Record<s
     log: (line: string) => options.reporter.log(node.id, line)
   }
   const timeoutMs = node.timeoutMs
-  const once: Effect.Effect<ExecuteResult, Error> = node.stage.isolate === true
+  const placement = placementOf(node, device)
+  const once: Effect.Effect<ExecuteResult, Error> = placement !== undefined
     ? ctx.workers.run({ pipeline: options.pipelineFile, sets: options.sets, storeDir: options.store.dir, params: node.params, request }, {
-      device, timeoutMs, onProgress: hooks.progress, onLog: hooks.log
+      placement, timeoutMs, onProgress: hooks.progress, onLog: hooks.log
     }).pipe(Effect.mapError((e) => e.message.startsWith("stage '") ? e : new Error(`stage '${node.stage.name}' (node '${node.id}') failed: ${e.message}`)))
     : executeStage(node, request, options.store, hooks).pipe(
       timeoutMs === undefined ? (e) => e : Effect.timeoutOrElse({

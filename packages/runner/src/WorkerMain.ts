@@ -1,7 +1,9 @@
 /**
- * Entry of a worker process: runs nodes sent by its runner, one at a time, until the runner
- * goes away (the IPC channel closes when the runner exits or is killed, and the worker exits too).
+ * Entry of a worker, process or thread: runs nodes sent by its runner, one at a time, until the
+ * runner goes away. A process exits when its IPC channel closes (its runner exited or was
+ * killed); a thread ends with its runner's process, or when the runner terminates it.
  */
+import { parentPort } from "node:worker_threads"
 import { Pipeline } from "@rlhf/core"
 import { Cause, Effect, Exit } from "effect"
 import { executeStage } from "./ExecuteStage.ts"
@@ -9,7 +11,7 @@ import { loadPipeline } from "./LoadPipeline.ts"
 import { Store } from "./Store.ts"
 import type { RunMessage, WorkerMessage } from "./WorkerProtocol.ts"
 
-const send = (m: WorkerMessage) => process.send?.(m)
+const send = (m: WorkerMessage) => parentPort === null ? process.send?.(m) : parentPort.postMessage(m)
 const built = new Map<string, ReadonlyMap<string, Pipeline.BuiltNode>>()
 
 // The runner has resolved (checked, ordered, decoded) the same pipeline: building it is enough to
@@ -39,8 +41,13 @@ const run = async (m: RunMessage) => {
   }
 }
 
-process.on("disconnect", () => process.exit(0))
-process.on("message", (m: RunMessage) => {
+const receive = (m: RunMessage) => {
   if (m.type === "run") void run(m)
-})
+}
+if (parentPort === null) {
+  process.on("disconnect", () => process.exit(0))
+  process.on("message", receive)
+} else {
+  parentPort.on("message", receive)
+}
 send({ type: "ready" })
