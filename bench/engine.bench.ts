@@ -317,11 +317,10 @@ interface ParallelRun {
   readonly overlapMs: number
 }
 
-/** One run of the two-node pipeline with `cpuSlots` slots, in a fresh store, end to end. */
-const runParallel = async (cpuSlots: number, iterations: number): Promise<ParallelRun> => {
-  const file = path.join(repoRoot, "bench/fixtures/parallel.ts")
+/** One run of the two-node pipeline in `file` with `cpuSlots` slots, in a fresh store, end to end. */
+const runParallel = async (file: string, cpuSlots: number, iterations: number): Promise<ParallelRun> => {
   const pipeline = await loadPipeline(file)
-  const store = new Store(scratch(`parallel-${cpuSlots}`))
+  const store = new Store(scratch(`parallel-${path.basename(file, ".ts")}-${cpuSlots}`))
   const t0 = performance.now()
   const summary = await Effect.runPromise(Runner.run({
     pipeline, pipelineFile: file, sets: [`iterations=${iterations}`], store, cwd: repoRoot, seed: 0,
@@ -329,7 +328,7 @@ const runParallel = async (cpuSlots: number, iterations: number): Promise<Parall
   }))
   const wallMs = performance.now() - t0
   if (!summary.ok || !summary.stages.every((s) => s.status === "ran")) {
-    throw new Error(`parallel run (cpuSlots ${cpuSlots}) did not run both nodes: ${JSON.stringify(summary.stages)}`)
+    throw new Error(`parallel run of ${file} (cpuSlots ${cpuSlots}) did not run both nodes: ${JSON.stringify(summary.stages)}`)
   }
   const [a, b] = store.entries().map((e) => ({ start: Number(e.lineage["burnStart"]), end: Number(e.lineage["burnEnd"]) }))
   if (a === undefined || b === undefined) throw new Error("expected two burn entries in the store")
@@ -342,34 +341,30 @@ const runParallel = async (cpuSlots: number, iterations: number): Promise<Parall
 }
 
 /**
- * Two independent nodes, each ~1 s of CPU in a worker process, run by the Runner with cpuSlots 2
- * and with cpuSlots 1; the speed-up is the ratio of median end-to-end wall times (3 runs each,
- * alternating which goes first, each in a fresh store).
+ * The two nodes of `file` run by the Runner with cpuSlots 2 and with cpuSlots 1, 3 runs each
+ * (alternating which goes first, each in a fresh store); returns the ratio of the median
+ * end-to-end wall times, worker start-up included, and prints where the time went.
  *
  * Workers start from the launcher's worker bundle for the pipeline, as under `rlhf run`, and the
- * Runner runs in a fresh process (see benchParallelInFreshProcess), as under `rlhf run`.
- * The wall time is the real one a user waits for, worker start-up included: with one slot a single
- * worker starts and runs both nodes in turn (start-up + 2 s); with two slots two workers start at
- * once and compete for the same two cores while they load the bundle (start-up′ + 1 s). Start-up is therefore paid in both cases and the end-to-end ratio stays below the 2× of
- * the compute alone; the burn-only ratio (first burn start to last burn end, from the stages'
- * own timestamps) is printed beside it to separate the two.
+ * Runner runs in a fresh process (see benchParallelInFreshProcess), as under `rlhf run`. With one
+ * slot a single worker starts and runs both nodes in turn (start-up + 2 s); with two slots two
+ * workers start at once and compete for the same two cores while they load the bundle
+ * (start-up′ + 1 s). Start-up is paid in both cases, so the end-to-end ratio stays below the 2× of
+ * the compute alone; the burn-only ratio (first burn start to last burn end, from the stages' own
+ * timestamps) is printed beside it to separate the two.
  */
-const benchParallel = async (): Promise<number> => {
-  section("parallel: two independent ~1 s CPU stages in worker processes, cpuSlots 2 vs 1")
-  console.log(`  this process: ${fmt(process.memoryUsage().rss / 2 ** 20, 0)} MiB resident (forking a worker copies its page tables)`)
-  const iterations = calibrate(1000)
-  console.log(`  calibrated: ${iterations.toExponential(2)} xorshift rounds ≈ 1 s of CPU on one core`)
-  // Workers start as under the `rlhf` launcher: from its worker bundle for this pipeline.
-  const file = path.join(repoRoot, "bench/fixtures/parallel.ts")
+const benchTier = async (label: string, fixture: string, iterations: number): Promise<number> => {
+  const file = path.join(repoRoot, fixture)
   const { worker } = await bundles(file)
   process.env["RLHF_WORKER_BUNDLE"] = worker
   process.env["RLHF_WORKER_PIPELINE"] = file
+  console.log(`  ${label} (${fixture}):`)
   const one: ParallelRun[] = []
   const two: ParallelRun[] = []
   for (let i = 0; i < 3; i++) {
-    for (const slots of i % 2 === 0 ? [1, 2] : [2, 1]) (slots === 1 ? one : two).push(await runParallel(slots, iterations))
+    for (const slots of i % 2 === 0 ? [1, 2] : [2, 1]) (slots === 1 ? one : two).push(await runParallel(file, slots, iterations))
     const [r1, r2] = [one[i]!, two[i]!]
-    console.log(`  round ${i + 1}: cpuSlots 1 ${fmt(r1.wallMs, 0)} ms, cpuSlots 2 ${fmt(r2.wallMs, 0)} ms; ` +
+    console.log(`    round ${i + 1}: cpuSlots 1 ${fmt(r1.wallMs, 0)} ms, cpuSlots 2 ${fmt(r2.wallMs, 0)} ms; ` +
       `with 2 slots the burns overlapped ${fmt(r2.overlapMs, 0)} ms and took ${fmt(r2.burnSumMs / 2, 0)} ms each ` +
       `(${fmt(r1.burnSumMs / 2, 0)} ms one at a time) (load ${load()})`)
   }
@@ -377,27 +372,41 @@ const benchParallel = async (): Promise<number> => {
   const wall2 = median(two.map((r) => r.wallMs))
   const span1 = median(one.map((r) => r.burnSpanMs))
   const span2 = median(two.map((r) => r.burnSpanMs))
-  report("cpuSlots 1: wall (median of 3)", `${fmt(wall1, 0)} ms`)
-  report("cpuSlots 2: wall (median of 3)", `${fmt(wall2, 0)} ms`)
-  report("worker start-up + overhead, cpuSlots 1", `${fmt(wall1 - span1, 0)} ms`)
-  report("worker start-up + overhead, cpuSlots 2", `${fmt(wall2 - span2, 0)} ms`)
-  report("burn time of one stage, cpuSlots 1 / 2", `${fmt(median(one.map((r) => r.burnSumMs / 2)), 0)} / ${fmt(median(two.map((r) => r.burnSumMs / 2)), 0)} ms`)
-  report("burn-only speed-up (span 1 / span 2)", `${fmt(span1 / span2, 2)}×`)
-  // What one worker costs to start, as WorkerPool forks it: the worker bundle (WorkerMain and the
-  // pipeline; without an IPC channel it exits once loaded); for context, the sources through tsx.
-  const startCpu = medianChildCpu([worker!], 3)
-  report("CPU of one worker start-up, user + sys (median of 3)", cpuText(startCpu))
+  report("  cpuSlots 1 / 2: wall (medians of 3)", `${fmt(wall1, 0)} / ${fmt(wall2, 0)} ms`)
+  report("  worker start-up + overhead, cpuSlots 1 / 2", `${fmt(wall1 - span1, 0)} / ${fmt(wall2 - span2, 0)} ms`)
+  report("  burn time of one stage, cpuSlots 1 / 2", `${fmt(median(one.map((r) => r.burnSumMs / 2)), 0)} / ${fmt(median(two.map((r) => r.burnSumMs / 2)), 0)} ms`)
+  report("  burn-only speed-up (span 1 / span 2)", `${fmt(span1 / span2, 2)}×`)
+  report("  speed-up (wall 1 / wall 2)", `${fmt(wall1 / wall2, 2)}×`)
+  return wall1 / wall2
+}
+
+/**
+ * Two independent ~1 s CPU stages on two cores, on worker threads (the tier for pure-JavaScript
+ * CPU stages: parallel_speedup) and on worker processes (the tier of model stages, whose start-up
+ * costs more: printed for comparison).
+ */
+const benchParallel = async (): Promise<number> => {
+  section("parallel: two independent ~1 s CPU stages, cpuSlots 2 vs 1")
+  console.log(`  this process: ${fmt(process.memoryUsage().rss / 2 ** 20, 0)} MiB resident (forking a worker copies its page tables)`)
+  const iterations = calibrate(1000)
+  console.log(`  calibrated: ${iterations.toExponential(2)} xorshift rounds ≈ 1 s of CPU on one core`)
+  const threads = await benchTier("worker threads (isolate: \"thread\")", "bench/fixtures/parallel.ts", iterations)
+  const processes = await benchTier("worker processes (isolate: \"process\")", "bench/fixtures/parallel-process.ts", iterations)
+  // What one worker process costs to start, as WorkerPool forks it: the worker bundle (WorkerMain
+  // and the pipeline; without an IPC channel it exits once loaded); for context, the sources through tsx.
+  const file = path.join(repoRoot, "bench/fixtures/parallel-process.ts")
+  const startCpu = medianChildCpu([process.env["RLHF_WORKER_BUNDLE"]!], 3)
+  report("CPU of one worker process's start-up, user + sys (median of 3)", cpuText(startCpu))
   const workerStart = `await import(${JSON.stringify(path.join(repoRoot, "packages/runner/src/WorkerMain.ts"))}); ` +
     `const { loadPipeline } = await import(${JSON.stringify(path.join(repoRoot, "packages/runner/src/LoadPipeline.ts"))}); ` +
     `await loadPipeline(${JSON.stringify(file)})`
   report("  the same from the sources through tsx (RLHF_NO_BUNDLE=1)", cpuText(medianChildCpu(["--import", "tsx", "-e", workerStart], 3)))
-  // Where other work keeps both cores busy the burns do not overlap (see the burn-only speed-up) and
-  // the wall ratio says little; two free cores would give about (S + 2B) / (S + B), from one
-  // worker's start-up CPU S (measured here, so inflated by the load too) and the 1 s burn B.
-  if (startCpu !== undefined) report("  from CPU times, (S + 2B) / (S + B)", `${fmt((startCpu + 2000) / (startCpu + 1000), 2)}×`)
-  const result = wall1 / wall2
-  report("parallel_speedup (wall 1 / wall 2)", `${fmt(result, 2)}×`, { text: "> 1.8×", met: result > 1.8 })
-  return result
+  // Two free cores would give about (S + 2B) / (S + B) on processes, from one worker's start-up
+  // CPU S (measured here, so inflated by any load) and the 1 s burn B.
+  if (startCpu !== undefined) report("  processes from CPU times, (S + 2B) / (S + B)", `${fmt((startCpu + 2000) / (startCpu + 1000), 2)}×`)
+  report("speed-up on worker processes (wall 1 / wall 2)", `${fmt(processes, 2)}×`)
+  report("parallel_speedup: on worker threads (wall 1 / wall 2)", `${fmt(threads, 2)}×`, { text: "> 1.8×", met: threads > 1.8 })
+  return threads
 }
 
 /**
