@@ -340,8 +340,11 @@ const runParallel = async (file: string, cpuSlots: number, iterations: number): 
   }
 }
 
+/** Runs of each configuration: a median of 5 shrugs off one run that another process slowed down. */
+const ROUNDS = 5
+
 /**
- * The two nodes of `file` run by the Runner with cpuSlots 2 and with cpuSlots 1, 3 runs each
+ * The two nodes of `file` run by the Runner with cpuSlots 2 and with cpuSlots 1, `ROUNDS` runs each
  * (alternating which goes first, each in a fresh store); returns the ratio of the median
  * end-to-end wall times, worker start-up included, and prints where the time went.
  *
@@ -361,7 +364,7 @@ const benchTier = async (label: string, fixture: string, iterations: number): Pr
   console.log(`  ${label} (${fixture}):`)
   const one: ParallelRun[] = []
   const two: ParallelRun[] = []
-  for (let i = 0; i < 3; i++) {
+  for (let i = 0; i < ROUNDS; i++) {
     for (const slots of i % 2 === 0 ? [1, 2] : [2, 1]) (slots === 1 ? one : two).push(await runParallel(file, slots, iterations))
     const [r1, r2] = [one[i]!, two[i]!]
     console.log(`    round ${i + 1}: cpuSlots 1 ${fmt(r1.wallMs, 0)} ms, cpuSlots 2 ${fmt(r2.wallMs, 0)} ms; ` +
@@ -372,7 +375,7 @@ const benchTier = async (label: string, fixture: string, iterations: number): Pr
   const wall2 = median(two.map((r) => r.wallMs))
   const span1 = median(one.map((r) => r.burnSpanMs))
   const span2 = median(two.map((r) => r.burnSpanMs))
-  report("  cpuSlots 1 / 2: wall (medians of 3)", `${fmt(wall1, 0)} / ${fmt(wall2, 0)} ms`)
+  report(`  cpuSlots 1 / 2: wall (medians of ${ROUNDS})`, `${fmt(wall1, 0)} / ${fmt(wall2, 0)} ms`)
   report("  worker start-up + overhead, cpuSlots 1 / 2", `${fmt(wall1 - span1, 0)} / ${fmt(wall2 - span2, 0)} ms`)
   report("  burn time of one stage, cpuSlots 1 / 2", `${fmt(median(one.map((r) => r.burnSumMs / 2)), 0)} / ${fmt(median(two.map((r) => r.burnSumMs / 2)), 0)} ms`)
   report("  burn-only speed-up (span 1 / span 2)", `${fmt(span1 / span2, 2)}×`)

@@ -33,6 +33,9 @@ export const Dedupe = Stage.make({
   description: "drops short prompts, ties, exact/near duplicates and preference cycles",
   inputs: { pairs: PreferenceRow },
   outputs: { kept: PreferenceRow, dropped: DroppedPreferenceRow, metrics: MetricRow },
+  // MinHash over thousands of pairs is seconds of pure JavaScript: on a worker thread it runs
+  // beside other stages and leaves the runner (scheduling, progress) responsive.
+  isolate: "thread",
   params: Schema.Struct({
     nearDuplicateThreshold: Schema.Number.check(Schema.isGreaterThan(0)).pipe(Schema.withDecodingDefaultKey(Effect.succeed(0.9))),
     minPromptChars: int(1, 0),
