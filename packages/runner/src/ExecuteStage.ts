@@ -1,7 +1,7 @@
 /**
  * Runs one resolved node against the store: reads its input tables, runs the stage's Effect with
- * the engine's services, checks and stores its outputs. The same code runs in the runner's process
- * and in worker processes.
+ * the engine's services, checks and stores its outputs. The same code runs in the runner's thread,
+ * in worker threads and in worker processes.
  */
 import * as fs from "node:fs"
 import * as path from "node:path"

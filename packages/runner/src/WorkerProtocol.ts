@@ -1,6 +1,6 @@
 /**
- * The worker boundary: the messages between a runner and a process that runs one stage of a
- * pipeline file against a store. It is deliberately small — a pipeline path, `--set` overrides,
+ * The worker boundary: the messages between a runner and a worker (a process or a thread) that
+ * runs one stage of a pipeline file against a store. It is deliberately small — a pipeline path, `--set` overrides,
  * a node id and its resolved input hashes in; output hashes and lineage out — so that a later
  * distributed executor can ship the same messages to workers on other machines sharing the store.
  */
