@@ -3,16 +3,14 @@
  * the preference readers understand (generic JSONL, Anthropic HH, Open-Assistant trees,
  * ShareGPT/LLaMA-Factory, Arrow; gzip or not), into one table.
  */
-import { Progress, Stage, StageInfo, Table } from "@rlhf/core"
+import { Stage, StageInfo, Table } from "@rlhf/core"
 import { Effect, Schema } from "effect"
-import type { PreferencePair } from "../preferences/PreferencePair.ts"
 import { PreferenceParseError } from "../preferences/ParseError.ts"
-import type { Reject } from "../preferences/Readers.ts"
 import { parsePreferences } from "../preferences/Readers.ts"
 import { PreferenceRow, preferenceTable } from "../schemas/PreferenceRow.ts"
 import { RejectRow } from "../schemas/RejectRow.ts"
 import { RecordError } from "./DataErrors.ts"
-import { settleRejects } from "./JsonRecords.ts"
+import { readSourceFiles } from "./RecordFiles.ts"
 import { PathParam, pathList, readBytes } from "./SourceFiles.ts"
 
 /** The formats the `format` param names; "auto" detects each file's own. */
@@ -40,23 +38,17 @@ export const Preferences = Stage.make({
   run: ({ params }) =>
     Effect.gen(function*() {
       const info = yield* StageInfo
-      const progress = yield* Progress
-      const files = pathList(params.path)
-      const pairs: PreferencePair[] = []
-      const rejects: Reject[] = []
-      for (const [i, file] of files.entries()) {
-        const bytes = yield* readBytes(file)
-        const read = yield* Effect.try({
-          try: () => parsePreferences(bytes, file, { format: params.format, skipInvalid: true, ...(params.source === undefined ? {} : { source: params.source }) }),
-          catch: (e) => e instanceof PreferenceParseError ? new RecordError({ node: info.node, file: e.file, line: e.line, field: e.field, reason: e.reason, fatal: true }) : e
-        })
-        const error = settleRejects(info.node, params.skipInvalid, read.rejects)
-        if (error !== undefined) return yield* error
-        pairs.push(...read.pairs)
-        rejects.push(...read.rejects)
-        yield* Effect.logInfo(`${file}: ${read.pairs.length} pairs${read.rejects.length > 0 ? `, ${read.rejects.length} malformed records skipped` : ""}`)
-        progress.update({ done: i + 1, total: files.length, info: file })
-      }
+      const readFile = (file: string) =>
+        Effect.flatMap(readBytes(file), (bytes) =>
+          Effect.try({
+            try: () => {
+              const read = parsePreferences(bytes, file, { format: params.format, skipInvalid: true, ...(params.source === undefined ? {} : { source: params.source }) })
+              return { items: read.pairs, rejects: read.rejects }
+            },
+            catch: (e) => e instanceof PreferenceParseError ? new RecordError({ node: info.node, file: e.file, line: e.line, field: e.field, reason: e.reason, fatal: true }) : e
+          }))
+      const { items, rejects } = yield* readSourceFiles(params, readFile, "pairs")
+      const pairs = items.map(({ item }) => item)
       return { pairs: preferenceTable(pairs), rejects: Table.make(RejectRow, rejects, "rejects") }
     })
 })
