@@ -88,9 +88,9 @@ export const dataParallel = <A>(info: StageInfo["Service"], what: A, threads: nu
   return what
 }
 
-/** Runs synchronous model code; a thrown error becomes a ModelError naming the node. */
+/** Runs synchronous model code; a thrown error becomes a ModelError naming the node (a thrown ModelError stays as it is). */
 export const attempt = <A>(node: string, body: () => A, fix = "See the stage log for details"): Effect.Effect<A, ModelError> =>
-  Effect.try({ try: body, catch: (e) => new ModelError({ node, ...describeFailure(e, fix) }) })
+  Effect.try({ try: body, catch: (e) => e instanceof ModelError ? e : new ModelError({ node, ...describeFailure(e, fix) }) })
 
 /** The tokenizer of a `tokenizer` input (a table from tokenizer-train). */
 export const readTokenizer = (

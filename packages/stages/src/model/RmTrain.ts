@@ -19,7 +19,6 @@ import { metric, MetricRow, metricsTable } from "../schemas/MetricRow.ts"
 import { checkedTurns, PreferenceRow } from "../schemas/PreferenceRow.ts"
 import { TokenizerRow } from "../schemas/TokenizerRow.ts"
 import { WeightsRow } from "../schemas/WeightsRow.ts"
-import { describeFailure } from "./Failure.ts"
 import { ModelError } from "./ModelError.ts"
 import { attempt, compact, dataParallel, fractionParam, intParam, nonNegativeParam, positiveParam, readTokenizer, stageBackend, stageSeed, throttledProgress } from "./ModelStage.ts"
 import type * as Scoring from "./RewardScoring.ts"
@@ -302,32 +301,28 @@ export const RmTrain = Stage.make({
     Effect.gen(function*() {
       const info = yield* StageInfo
       const report = throttledProgress(yield* Progress)
-      const m = yield* loadModules
-      yield* stageBackend
-      const tok = yield* readTokenizer(m.nn.Tokenizer, inputs.tokenizer, info.node)
-      const init = yield* attempt(info.node, () => m.nn.Weights.loadWeights(inputs.init.arrow), "Wire init to an sft (or pretrain) node's weights output")
-      const seed = stageSeed(info.seed, params.seed)
       if (params.microBatch > 0 && params.workers > 1) {
-        m.nn.Gpt.dispose(init)
         return yield* new ModelError({
           node: info.node,
           reason: `microBatch ${params.microBatch} splits a step in process, but workers is ${params.workers}: the threads already split each batch`,
           fix: `Set --set ${info.node}.microBatch=0, or --set ${info.node}.workers=1`
         })
       }
-      const result = yield* Effect.try({
-        try: () => {
-          try {
-            const data = prepare(m, tok, init.config.contextLength, Table.toRows(inputs.pairs), params, seed, info.node)
-            const workers = { workers: params.workers, models: { [m.parallel.REPLICA]: { config: init.config, head: "reward" as const } }, taskModules: [m.parallel.taskModule] }
-            const trained = m.nn.DataParallel.withPool(workers, (pool) =>
-              train(m, init, data.trainPairs, data.evalPairs, data.evalGroup, params, seed, data.steps, report, pool && dataParallel(info, pool, pool.size)))
-            return { model: trained.model, rows: [...data.rows, metric("parameters", m.nn.Gpt.parameterCount(trained.model)), ...trained.rows] }
-          } finally {
-            m.nn.Gpt.dispose(init)
-          }
-        },
-        catch: (e) => (e instanceof ModelError ? e : new ModelError({ node: info.node, ...describeFailure(e, "See the stage log for details") }))
+      const m = yield* loadModules
+      yield* stageBackend
+      const tok = yield* readTokenizer(m.nn.Tokenizer, inputs.tokenizer, info.node)
+      const init = yield* attempt(info.node, () => m.nn.Weights.loadWeights(inputs.init.arrow), "Wire init to an sft (or pretrain) node's weights output")
+      const seed = stageSeed(info.seed, params.seed)
+      const result = yield* attempt(info.node, () => {
+        try {
+          const data = prepare(m, tok, init.config.contextLength, Table.toRows(inputs.pairs), params, seed, info.node)
+          const workers = { workers: params.workers, models: { [m.parallel.REPLICA]: { config: init.config, head: "reward" as const } }, taskModules: [m.parallel.taskModule] }
+          const trained = m.nn.DataParallel.withPool(workers, (pool) =>
+            train(m, init, data.trainPairs, data.evalPairs, data.evalGroup, params, seed, data.steps, report, pool && dataParallel(info, pool, pool.size)))
+          return { model: trained.model, rows: [...data.rows, metric("parameters", m.nn.Gpt.parameterCount(trained.model)), ...trained.rows] }
+        } finally {
+          m.nn.Gpt.dispose(init)
+        }
       })
       const weights = yield* Table.fromArrow(WeightsRow, m.nn.Weights.weightsToTable(result.model), "weights")
       m.nn.Gpt.dispose(result.model)
