@@ -4,7 +4,6 @@
  * inside either kind.
  */
 import { fork } from "node:child_process"
-import { EventEmitter } from "node:events"
 import * as fs from "node:fs"
 import type { Readable } from "node:stream"
 import { fileURLToPath, pathToFileURL } from "node:url"
@@ -47,14 +46,14 @@ const tailOf = (stream: Readable | null | undefined) => {
 const withTail = (reason: string, tail: string) => tail === "" ? reason : `${reason}\n${tail}`
 
 /** Why a worker process ended, in words a user can act on. */
-export const processExitReason = (code: number | null, signal: NodeJS.Signals | null, stderr: string): string => {
+const processExitReason = (code: number | null, signal: NodeJS.Signals | null, stderr: string): string => {
   const oom = /heap out of memory|Allocation failed/.test(stderr) || signal === "SIGKILL" || code === 134
   const hint = oom ? ": out of memory? lower the batch size or raise NODE_OPTIONS=--max-old-space-size" : ""
   return withTail(`worker process exited (${signal ?? `code ${code}`})${hint}`, stderr)
 }
 
 /** Why a worker thread ended: the error that ended it (an uncaught exception, its heap limit) or its exit code. */
-export const threadExitReason = (code: number, error: (Error & { code?: string }) | undefined, stderr: string): string => {
+const threadExitReason = (code: number, error: (Error & { code?: string }) | undefined, stderr: string): string => {
   if (error?.code === "ERR_WORKER_OUT_OF_MEMORY") {
     return withTail("worker thread ran out of memory (JS heap): lower the batch size or raise NODE_OPTIONS=--max-old-space-size", stderr)
   }
@@ -109,23 +108,20 @@ export const startThread = (command: WorkerCommand): WorkerHandle => {
   // uncaught exception in the thread from becoming one in the runner.
   let error: Error | undefined
   let exited = false
-  const ended = new EventEmitter()
   thread.on("error", (e) => (error = e))
-  thread.on("exit", (code) => {
-    exited = true
-    ended.emit("exit", threadExitReason(code, error, stderr()))
-  })
+  thread.on("exit", () => (exited = true))
   return {
     tier: "thread",
     device: "cpu",
     alive: () => !exited,
     send: (m) => thread.postMessage(m),
     listen: (onMessage, onExit) => {
+      const exit = (code: number) => onExit(threadExitReason(code, error, stderr()))
       thread.on("message", onMessage)
-      ended.on("exit", onExit)
+      thread.on("exit", exit)
       return () => {
         thread.off("message", onMessage)
-        ended.off("exit", onExit)
+        thread.off("exit", exit)
       }
     },
     kill: () => void thread.terminate()

@@ -29,7 +29,6 @@ export class WorkerPool {
     if (i >= 0) return this.idle.splice(i, 1)[0]!
     const worker = placement.tier === "thread" ? startThread(this.command) : startProcess(this.command, device)
     this.live.add(worker)
-    worker.listen(() => {}, () => this.live.delete(worker))
     return worker
   }
 
@@ -80,7 +79,7 @@ export class WorkerPool {
     })
   }
 
-  /** Kills every worker (end of run, Ctrl-C). */
+  /** Kills every worker still running (end of run, Ctrl-C); killing one that ended is a no-op. */
   shutdown() {
     for (const w of [...this.live]) this.kill(w)
     this.idle.length = 0
