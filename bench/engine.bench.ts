@@ -398,7 +398,8 @@ const benchParallel = async (): Promise<number> => {
   // What one worker process costs to start, as WorkerPool forks it: the worker bundle (WorkerMain
   // and the pipeline; without an IPC channel it exits once loaded); for context, the sources through tsx.
   const file = path.join(repoRoot, "bench/fixtures/parallel-process.ts")
-  const startCpu = medianChildCpu([process.env["RLHF_WORKER_BUNDLE"]!], 3)
+  const { worker } = await bundles(file) // the build benchTier made: cached
+  const startCpu = medianChildCpu([worker!], 3)
   report("CPU of one worker process's start-up, user + sys (median of 3)", cpuText(startCpu))
   const workerStart = `await import(${JSON.stringify(path.join(repoRoot, "packages/runner/src/WorkerMain.ts"))}); ` +
     `const { loadPipeline } = await import(${JSON.stringify(path.join(repoRoot, "packages/runner/src/LoadPipeline.ts"))}); ` +
